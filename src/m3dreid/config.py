@@ -1,0 +1,238 @@
+"""Run configuration: typed, frozen dataclasses with defaults, loaded from YAML and overridden from the CLI.
+
+A YAML file holds any subset of the sections below; ``_base_: other.yaml`` (relative to the file) is loaded first and
+the file's keys are merged over it. CLI overrides are ``section.key=value`` strings whose value is parsed as YAML.
+Unknown keys and values of the wrong type are errors that name the file (or ``--set``) and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "ModelConfig",
+    "DataConfig",
+    "TrainConfig",
+    "EvalConfig",
+    "Config",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "apply_overrides",
+    "save_config",
+    "dump_config",
+]
+
+
+class ConfigError(ValueError):
+    """A config file or override is wrong; the message names the source and the key."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "m3d_resnet50"  # a registered model, see `m3dreid list-models`
+    pretrained: str = ""  # local path to torchvision-style ImageNet weights ('' = random init)
+    embed_dim: int = 128  # the paper trains a 128-d embedding
+    checkpoint: str = ""  # a trained m3dreid checkpoint to start from / evaluate
+    kwargs: dict = field(default_factory=dict)  # extra builder arguments (e.g. local_n, global_n, depth)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "synthetic"  # mars | duke_video | prid2011 | ilids_vid | synthetic
+    root: str = "data/synthetic"  # the dataset's folder in its original layout
+    protocol: str = "official"  # MARS only: official (MATLAB kit) | torchreid (queries removed from gallery)
+    split: int = 0  # PRID2011 / iLIDS-VID: which of the 10 splits
+    height: int = 256
+    width: int = 128
+    seq_len: int = 16  # frames a training clip (the paper samples 16 adjacent frames)
+    ids_per_batch: int = 5  # P identities a batch ...
+    tracklets_per_id: int = 2  # ... x K tracklets each (paper: 10 sequences a batch)
+    hflip: float = 0.5  # probability of a horizontal flip of a whole clip
+    random_erasing: float = 0.5  # probability of random erasing (same box over the clip)
+    mean: tuple = (0.485, 0.456, 0.406)  # subtracted from each channel (the paper subtracts the mean)
+    std: tuple = (0.229, 0.224, 0.225)
+    workers: int = 2  # DataLoader worker processes
+    with_flow: bool = False  # add 2 optical-flow channels (for the A&O two-stream baseline)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 400
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_step: int = 120  # divide the lr by 10 every lr_step epochs
+    lr_gamma: float = 0.1
+    optimizer: str = "sgd"  # sgd | adam
+    loss: str = "softmax"  # softmax | softmax+triplet
+    triplet_margin: float = 0.3
+    triplet_weight: float = 1.0
+    iters_per_epoch: int = 0  # 0 = one pass over the identities
+    amp: bool = True  # bf16/fp16 autocast, only on CUDA
+    channels_last: bool = True  # only on CUDA
+    compile: bool = False  # torch.compile the model (CUDA)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    log_every: int = 20  # iterations between log lines
+    save_every: int = 1  # epochs between checkpoints
+    eval_every: int = 0  # epochs between evaluations (0 = only at the end)
+    tensorboard: bool = False
+    sync_bn: bool = False  # SyncBatchNorm under torchrun
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    chunk_size: int = 64  # frames through the network at once (whole tracklets are chunked, bounded memory)
+    distance: str = "euclidean"  # euclidean | cosine
+    flip: bool = False  # average features of the clip and its mirror image
+    rerank: bool = False  # k-reciprocal re-ranking
+    k1: int = 20
+    k2: int = 6
+    lambda_value: float = 0.3
+    max_rank: int = 20
+    batch_tracklets: int = 1  # tracklets extracted together (same-length batching)
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    output_dir: str = "runs/default"  # where checkpoints, logs, features and the resolved config go
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    """Return ``value`` converted to ``annotation`` where that is lossless, else raise ConfigError."""
+    target = annotation if isinstance(annotation, type) else typing.get_origin(annotation) or annotation
+    if isinstance(annotation, types.UnionType):
+        target = tuple(a for a in annotation.__args__ if a is not type(None))[0]
+    if target is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if target is tuple and isinstance(value, list):
+        return tuple(value)
+    if target is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if target is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if not isinstance(value, target):
+        raise ConfigError(f"{where}: expected {target.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: type, values: dict, source: str, prefix: str = "") -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        where = f"{source}: '{prefix}{key}'"
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}' (known: {', '.join(fields)})")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value, source, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _check_type(value, hint, where)
+    return cls(**kwargs)
+
+
+def config_to_dict(config: Any) -> dict:
+    """Plain nested dict of a config (tuples become lists), ready for YAML."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(config)
+
+
+def config_from_dict(values: dict, source: str = "<dict>") -> Config:
+    return _build(Config, values, source)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "kwargs":
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path in seen:
+        raise ConfigError(f"{path}: _base_ loop through {' -> '.join(map(str, seen))}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    base = values.pop("_base_", None)
+    if base is not None:
+        values = _merge(_read_yaml((path.parent / base).resolve(), (*seen, path)), values)
+    return values
+
+
+def apply_overrides(values: dict, overrides: list[str] | tuple[str, ...], source: str = "--set") -> dict:
+    """Apply ``section.key=value`` strings (value parsed as YAML) to a nested dict."""
+    values = _merge({}, values)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"{source}: '{item}' is not of the form section.key=value")
+        dotted, raw = item.split("=", 1)
+        try:
+            parsed = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            parsed = raw
+        node = values
+        parts = dotted.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{source}: '{dotted}' goes through a value that is not a section")
+        node[parts[-1]] = parsed
+    return values
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the YAML file (with its ``_base_`` chain), then the overrides."""
+    values = _read_yaml(Path(path).resolve()) if path else {}
+    source = str(path) if path else "<defaults>"
+    config = config_from_dict(values, source)  # report file errors against the file ...
+    if overrides:  # ... and override errors against --set
+        config = config_from_dict(apply_overrides(config_to_dict(config), overrides), "--set")
+    return config
+
+
+def dump_config(config: Config) -> str:
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
+
+
+def save_config(config: Config, path: str | Path) -> Path:
+    """Write the resolved config as YAML (atomically), e.g. beside every run."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(dump_config(config))
+    tmp.replace(path)
+    return path
