@@ -1,0 +1,49 @@
+"""Datasets (MARS, DukeMTMC-VideoReID, PRID2011, iLIDS-VID, synthetic), sampling and clip loading.
+
+``create_dataset(name, root, **kw)`` builds a registered reader; ``dataset_from_config(data_cfg)`` passes the config
+fields each reader takes. Importing this package registers every reader in ``m3dreid.registry.DATASETS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from m3dreid.data import mars as _mars  # noqa: F401  (registers mars, synthetic)
+from m3dreid.data.base import DatasetError, Tracklet, VideoDataset, frame_number, sort_frames
+from m3dreid.registry import DATASETS
+
+__all__ = [
+    "DatasetError",
+    "Tracklet",
+    "VideoDataset",
+    "frame_number",
+    "sort_frames",
+    "create_dataset",
+    "dataset_from_config",
+    "list_datasets",
+]
+
+# which DataConfig fields each reader takes (the others do not apply to it)
+_CONFIG_KEYS = {
+    "mars": ("protocol",),
+    "synthetic": ("protocol",),
+    "duke_video": (),
+    "prid2011": ("split",),
+    "ilids_vid": ("split",),
+}
+
+
+def create_dataset(name: str, root: Any, **kwargs: Any) -> VideoDataset:
+    """Read dataset ``name`` from ``root`` (its original layout); unknown names list the known ones."""
+    return DATASETS.build(name, root=root, **kwargs)
+
+
+def dataset_from_config(data_cfg: Any, **kwargs: Any) -> VideoDataset:
+    """``create_dataset`` from a ``DataConfig``, passing only the fields the reader uses (e.g. split, protocol)."""
+    keys = _CONFIG_KEYS.get(data_cfg.dataset, ())
+    options = {k: getattr(data_cfg, k) for k in keys} | kwargs
+    return create_dataset(data_cfg.dataset, data_cfg.root, **options)
+
+
+def list_datasets() -> list[str]:
+    return DATASETS.names()
