@@ -1,1 +1,15 @@
-"""m3dreid.evaluation."""
+"""m3dreid.evaluation: distances, ranking metrics, re-ranking, whole-tracklet feature extraction and feature files."""
+
+from m3dreid.evaluation.distance import METRICS, pairwise_distance
+from m3dreid.evaluation.rank import AP_DEFINITIONS, RankingResult, cmc, evaluate_rankings, mean_ap, minp
+
+__all__ = [
+    "METRICS",
+    "pairwise_distance",
+    "AP_DEFINITIONS",
+    "RankingResult",
+    "cmc",
+    "evaluate_rankings",
+    "mean_ap",
+    "minp",
+]
