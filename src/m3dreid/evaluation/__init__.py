@@ -2,6 +2,7 @@
 
 from m3dreid.evaluation.distance import METRICS, pairwise_distance
 from m3dreid.evaluation.rank import AP_DEFINITIONS, RankingResult, cmc, evaluate_rankings, mean_ap, minp
+from m3dreid.evaluation.rerank import k_reciprocal_rerank
 
 __all__ = [
     "METRICS",
@@ -12,4 +13,5 @@ __all__ = [
     "evaluate_rankings",
     "mean_ap",
     "minp",
+    "k_reciprocal_rerank",
 ]
