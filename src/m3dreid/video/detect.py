@@ -1,0 +1,168 @@
+"""Person detectors that run offline on a CPU with only what OpenCV ships, plus replay of a MOT detection file.
+
+A detector is any callable ``detector(frame, frame_number) -> Detections``; ``DETECTORS`` maps command-line names to
+builders. ``motion`` (MOG2 background subtraction, the default) is fast and finds small people, but needs a static
+camera, sees people who stand still as background, and merges people who overlap into one blob. ``hog`` (OpenCV's
+Dalal-Triggs people detector) also works on a moving camera, but only with OpenCV 4.x: OpenCV 5 no longer ships it.
+For anything better, run a modern detector elsewhere and give its boxes as a MOT ``det.txt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from m3dreid.video.boxes import nms
+from m3dreid.video.mot import MotTable
+
+__all__ = ["Detections", "HogDetector", "MotionDetector", "MotReplay", "DETECTORS", "create_detector"]
+
+
+@dataclass(frozen=True)
+class Detections:
+    boxes: np.ndarray  # (N, 4) float64, x, y, w, h
+    scores: np.ndarray  # (N,) float64
+    ids: np.ndarray | None = None  # (N,) int64 track ids when the source already tracked them (MOT gt)
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    @staticmethod
+    def empty() -> Detections:
+        return Detections(boxes=np.zeros((0, 4)), scores=np.zeros(0))
+
+
+class HogDetector:
+    """OpenCV's HOG + linear SVM people detector (64x128 window), with NMS over the overlapping windows.
+
+    ``resize`` scales the frame first: > 1 finds people shorter than 128 px, < 1 trades small people for speed.
+    """
+
+    def __init__(
+        self,
+        *,
+        hit_threshold: float = 0.0,
+        win_stride: int = 8,
+        scale: float = 1.05,
+        resize: float = 1.0,
+        nms_iou: float = 0.4,
+        min_score: float = 0.3,
+    ) -> None:
+        if not hasattr(cv2, "HOGDescriptor"):
+            raise RuntimeError(
+                f"OpenCV {cv2.__version__} does not ship the HOG people detector (OpenCV 5 moved it out of the main "
+                "package); use --detector motion, give detections with --detections det.txt, or install opencv<5"
+            )
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.hit_threshold = hit_threshold
+        self.win_stride = (win_stride, win_stride)
+        self.scale = scale
+        self.resize = resize
+        self.nms_iou = nms_iou
+        self.min_score = min_score
+
+    def __call__(self, frame: np.ndarray, frame_number: int) -> Detections:
+        image = frame if self.resize == 1.0 else cv2.resize(frame, None, fx=self.resize, fy=self.resize)
+        rects, weights = self._hog.detectMultiScale(
+            image, hitThreshold=self.hit_threshold, winStride=self.win_stride, padding=(8, 8), scale=self.scale
+        )
+        if len(rects) == 0:
+            return Detections.empty()
+        boxes = np.asarray(rects, dtype=np.float64).reshape(-1, 4) / self.resize  # (N, 4)
+        scores = np.asarray(weights, dtype=np.float64).reshape(-1)  # (N,)
+        keep = scores >= self.min_score
+        boxes, scores = boxes[keep], scores[keep]
+        kept = nms(boxes, scores, self.nms_iou)
+        return Detections(boxes=boxes[kept], scores=scores[kept])
+
+
+class MotionDetector:
+    """Moving blobs from MOG2 background subtraction, cleaned by morphology, kept when person-sized and upright.
+
+    The score is the blob's fill ratio of its box. Shadows (MOG2 marks them 127) are dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        history: int = 200,
+        var_threshold: float = 16.0,
+        min_area: int = 100,
+        min_aspect: float = 1.0,
+        max_aspect: float = 5.0,
+        kernel: int = 3,
+        warmup_frames: int = 0,
+    ) -> None:
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(
+            history=history, varThreshold=var_threshold, detectShadows=True
+        )
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
+        self.min_area = min_area
+        self.min_aspect = min_aspect
+        self.max_aspect = max_aspect
+        self.warmup_frames = warmup_frames
+
+    def __call__(self, frame: np.ndarray, frame_number: int) -> Detections:
+        mask = self._subtractor.apply(frame)  # (H, W) uint8: 0 background, 127 shadow, 255 foreground
+        if frame_number <= self.warmup_frames:
+            return Detections.empty()
+        mask = np.where(mask == 255, 255, 0).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._kernel, iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        boxes, scores = [], []
+        for label in range(1, count):
+            x, y, w, h, area = (int(v) for v in stats[label])
+            if area < self.min_area or not (self.min_aspect <= h / max(w, 1) <= self.max_aspect):
+                continue
+            boxes.append((x, y, w, h))
+            scores.append(area / float(w * h))
+        if not boxes:
+            return Detections.empty()
+        return Detections(boxes=np.asarray(boxes, dtype=np.float64), scores=np.asarray(scores, dtype=np.float64))
+
+
+class MotReplay:
+    """Detections read from a MOT file (``gt.txt`` or ``det.txt``), returned frame by frame.
+
+    When every row carries a track id, the ids travel with the boxes so the given tracks can be reproduced exactly.
+    """
+
+    def __init__(self, table: MotTable, *, min_score: float | None = None) -> None:
+        if min_score is not None:
+            keep = table.scores >= min_score
+            table = MotTable(table.frames[keep], table.ids[keep], table.boxes[keep], table.scores[keep])
+        self.table = table
+        self._rows = table.rows_by_frame()
+
+    @property
+    def has_ids(self) -> bool:
+        return self.table.has_ids
+
+    @property
+    def last_frame(self) -> int:
+        return int(self.table.frames.max()) if len(self.table) else 0
+
+    def __call__(self, frame: np.ndarray, frame_number: int) -> Detections:
+        rows = self._rows.get(frame_number)
+        if rows is None:
+            return Detections.empty()
+        ids = self.table.ids[rows] if self.has_ids else None
+        return Detections(boxes=self.table.boxes[rows], scores=self.table.scores[rows], ids=ids)
+
+
+DETECTORS: dict[str, Callable[..., Callable[[np.ndarray, int], Detections]]] = {
+    "hog": HogDetector,
+    "motion": MotionDetector,
+}
+
+
+def create_detector(name: str, **kwargs: object) -> Callable[[np.ndarray, int], Detections]:
+    """Build a detector by its command-line name; an unknown name lists the known ones."""
+    if name not in DETECTORS:
+        raise KeyError(f"unknown detector '{name}'; known detectors: {', '.join(sorted(DETECTORS))}")
+    return DETECTORS[name](**kwargs)
