@@ -62,6 +62,7 @@ class DataConfig:
     std: tuple = (0.229, 0.224, 0.225)
     workers: int = 2  # DataLoader worker processes
     with_flow: bool = False  # add 2 optical-flow channels (for the A&O two-stream baseline)
+    flow_cache: str = ""  # folder for cached optical flow ('' = a .m3dreid_flow folder beside each tracklet's frames)
 
 
 @dataclass(frozen=True)

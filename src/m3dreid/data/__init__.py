@@ -10,6 +10,8 @@ from typing import Any
 
 from m3dreid.data import mars as _mars  # noqa: F401  (registers mars, synthetic)
 from m3dreid.data.base import DatasetError, Tracklet, VideoDataset, frame_number, sort_frames
+from m3dreid.data.loader import ClipDataset, TrackletDataset, build_train_loader, load_tracklet
+from m3dreid.data.samplers import PKBatchSampler
 from m3dreid.registry import DATASETS
 
 __all__ = [
@@ -18,6 +20,11 @@ __all__ = [
     "VideoDataset",
     "frame_number",
     "sort_frames",
+    "ClipDataset",
+    "TrackletDataset",
+    "PKBatchSampler",
+    "build_train_loader",
+    "load_tracklet",
     "create_dataset",
     "dataset_from_config",
     "list_datasets",

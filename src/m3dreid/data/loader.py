@@ -1,0 +1,133 @@
+"""Training clips and whole test tracklets as tensors, and the training DataLoader.
+
+Training: ``build_train_loader`` yields ``(clips (B, T, C, H, W), pids (B,), camids (B,))`` with a P x K identity
+sampler; a clip is ``seq_len`` consecutive frames from a random start (a tracklet shorter than ``seq_len`` is looped:
+frames ``s, s+1, ..., n-1, 0, 1, ...``), resized, mirrored with probability ``hflip``, one erasing box over the
+whole clip with probability ``random_erasing``, normalised by ``mean``/``std``.
+Test: ``load_tracklet`` / ``TrackletDataset`` give the whole tracklet, resized and normalised, no augmentation.
+With ``data.with_flow`` every clip has 5 channels: RGB then optical flow (dx, dy) / ``FLOW_SCALE`` (see flow.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from m3dreid.data.base import DatasetError, Tracklet, VideoDataset
+from m3dreid.data.flow import FLOW_SCALE, tracklet_flow
+from m3dreid.data.samplers import PKBatchSampler
+from m3dreid.data.transforms import hflip_clip, normalize, random_erase, read_frames
+
+__all__ = ["ClipDataset", "TrackletDataset", "build_train_loader", "load_tracklet", "clip_indices", "load_frames"]
+
+log = logging.getLogger(__name__)
+
+
+def clip_indices(num_frames: int, seq_len: int, start: int) -> np.ndarray:
+    """``seq_len`` consecutive frame indices from ``start``, looping over a tracklet shorter than ``seq_len``."""
+    return (start + np.arange(seq_len)) % num_frames
+
+
+def load_frames(tracklet: Tracklet, data_cfg, indices: Sequence[int] | None = None) -> torch.Tensor:
+    """Frames ``indices`` (default all) of ``tracklet`` as a normalised ``(T, C, H, W)`` tensor, C = 3 or 5 (flow)."""
+    if not tracklet.frames:
+        raise DatasetError(f"empty tracklet (pid {tracklet.pid}, camera {tracklet.camid})")
+    h, w = data_cfg.height, data_cfg.width
+    idx = np.arange(len(tracklet.frames)) if indices is None else np.asarray(indices)
+    frames = [tracklet.frames[i] for i in idx]
+    rgb = normalize(read_frames(frames, h, w), data_cfg.mean, data_cfg.std)  # (T, 3, H, W)
+    if not data_cfg.with_flow:
+        return rgb
+    # flow of the whole tracklet: read from the cache (computed once, decoding every frame, on first use)
+    flow = tracklet_flow(tracklet.frames, h, w, cache_dir=data_cfg.flow_cache or None)  # (N, 2, H, W)
+    return torch.cat([rgb, torch.from_numpy(flow[idx] / FLOW_SCALE)], dim=1)  # (T, 5, H, W)
+
+
+def load_tracklet(tracklet: Tracklet, data_cfg) -> torch.Tensor:
+    """The whole tracklet for testing: ``(T, C, H, W)`` float, resized and normalised, no augmentation."""
+    return load_frames(tracklet, data_cfg)
+
+
+class ClipDataset(Dataset):
+    """Training clips; items are ``(tracklet index, sample seed)`` pairs from ``PKBatchSampler``."""
+
+    def __init__(self, tracklets: Sequence[Tracklet], data_cfg) -> None:
+        self.tracklets, self.cfg = list(tracklets), data_cfg
+        empty = [i for i, t in enumerate(self.tracklets) if not t.frames]
+        if empty:
+            raise DatasetError(f"{len(empty)} empty training tracklets (first: index {empty[0]})")
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int, int]:
+        index, seed = item
+        t = self.tracklets[index]
+        rng = np.random.default_rng(seed)
+        n, T = len(t.frames), self.cfg.seq_len
+        start = int(rng.integers(0, n - T + 1)) if n >= T else int(rng.integers(0, n))
+        clip = load_frames(t, self.cfg, clip_indices(n, T, start))  # (T, C, H, W)
+        flip, erase = rng.random() < self.cfg.hflip, rng.random() < self.cfg.random_erasing
+        if flip:
+            clip = hflip_clip(clip, flow_channels=2 if self.cfg.with_flow else 0)
+        if erase:
+            clip = random_erase(clip, rng)
+        return clip, t.pid, t.camid
+
+
+class TrackletDataset(Dataset):
+    """Whole tracklets for test-time extraction with workers: item ``i`` -> ``(clip (T, C, H, W), pid, camid)``.
+
+    Tracklets differ in length: use ``batch_size=1`` (or a collate that groups equal lengths).
+    """
+
+    def __init__(self, tracklets: Sequence[Tracklet], data_cfg) -> None:
+        self.tracklets, self.cfg = list(tracklets), data_cfg
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        t = self.tracklets[index]
+        return load_tracklet(t, self.cfg), t.pid, t.camid
+
+
+def _worker_init(worker_id: int) -> None:
+    # one decoding thread a worker: the workers are the parallelism, nested thread pools only contend
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def build_train_loader(
+    dataset: VideoDataset, data_cfg, *, seed: int, rank: int = 0, world_size: int = 1, num_batches: int | None = None
+) -> DataLoader:
+    """P x K training loader over ``dataset.train`` yielding ``(clips (B, T, C, H, W), pids (B,), camids (B,))``.
+
+    Deterministic from ``seed`` (and the epoch, advanced on each pass or by ``loader.batch_sampler.set_epoch``);
+    with ``world_size > 1`` each rank gets disjoint batches of B = P*K. ``num_batches`` sets the global number of
+    batches an epoch (default: one pass over the identities, ``num_train_pids // P``).
+    """
+    sampler = PKBatchSampler(
+        [t.pid for t in dataset.train],
+        ids_per_batch=data_cfg.ids_per_batch,
+        tracklets_per_id=data_cfg.tracklets_per_id,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        num_batches=num_batches,
+    )
+    workers = data_cfg.workers
+    return DataLoader(
+        ClipDataset(dataset.train, data_cfg),
+        batch_sampler=sampler,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=workers > 0,
+        worker_init_fn=_worker_init if workers > 0 else None,
+        prefetch_factor=4 if workers > 0 else None,
+    )
