@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["VideoReIDModel"]
+__all__ = ["VideoReIDModel", "parameter_count"]
 
 
 class VideoReIDModel(nn.Module):
@@ -28,7 +28,11 @@ class VideoReIDModel(nn.Module):
     temporal_radius: int = 0  # frames of context each side that one frame feature depends on
     feature_dim: int = 0  # D, the size of the retrieval feature returned by aggregate / forward
     in_channels: int = 3  # C of the clips the model takes (5 for RGB + optical flow)
-    classifier: nn.Module | None = None
+    classifier: nn.Module | None  # set in __init__ (a class-level default would shadow a registered submodule)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.classifier = None
 
     def frame_features(self, clip: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W) -> (B, T, d)
         raise NotImplementedError
@@ -43,3 +47,10 @@ class VideoReIDModel(nn.Module):
         if self.training and self.classifier is not None:
             return features, self.classifier(features)  # (B, D), (B, num_classes)
         return features
+
+
+def parameter_count(model: nn.Module, *, with_classifier: bool = True) -> int:
+    """Number of parameters; ``with_classifier=False`` leaves out ``classifier.*`` (what retrieval needs)."""
+    return sum(
+        p.numel() for name, p in model.named_parameters() if with_classifier or not name.startswith("classifier.")
+    )

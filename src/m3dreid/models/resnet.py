@@ -3,7 +3,8 @@
 torchvision does not import beside the CPU torch used by m3dreid, so the backbone is ours. Keys and shapes equal
 torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1`` ... ``fc``), so ImageNet weights saved by torchvision load with
 :func:`load_pretrained`. ``last_stride=1`` (the paper's setting) keeps a 16x8 final map for 256x128 frames.
-``base_channels`` narrows the whole network (64 = the standard width) for CPU-scale demos.
+``base_channels`` narrows the whole network (64 = the standard width) for CPU-scale demos; ``in_channels`` (3 = RGB)
+lets the optical-flow stream of the A&O baseline take 2-channel flow frames.
 """
 
 from __future__ import annotations
@@ -87,12 +88,13 @@ class ResNet(nn.Module):
         last_stride: int = 2,
         base_channels: int = 64,
         zero_init_residual: bool = False,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         if last_stride not in (1, 2):
             raise ValueError(f"last_stride must be 1 or 2, got {last_stride}")
         self.in_ch = base_channels
-        self.conv1 = nn.Conv2d(3, base_channels, kernel_size=7, stride=2, padding=3, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, base_channels, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(base_channels)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)

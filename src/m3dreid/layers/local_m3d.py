@@ -1,0 +1,137 @@
+"""The local M3D layer (paper Sec. III-B3, Eq. 5): ``y = S(x) + sum_{i=1..n} T_i(S(x))``.
+
+``S`` is a block's 2D spatial convolution (it stays in the ResNet block); this module is the temporal part that is
+added to S's output: ``n`` parallel temporal convolutions with kernel 3x1x1 and dilation ``r_i = 2^(i-1)``, 'same'
+zero padding in time so ``T`` is kept. Together they reach ``2^(n-1)`` frames each side, a receptive field of
+``2^n + 1`` frames (9 for n=3, as the paper says of Fig. 6).
+
+Fast form. Frames travel through the 2D network as ``(B*T, C, H, W)``. Branch ``i`` reads frame ``t + a*r_i`` with
+tap ``a`` in {-1, 0, 1}; the centre taps of all branches read the same frame, so the layer is one linear map per
+distinct temporal offset {0, +-1, +-2, ..., +-2^(n-1)}: ``2n + 1`` C x C matrices. They are stacked into ONE 1x1
+convolution with ``(2n + 1) * C`` outputs (a single GEMM, channels_last friendly, no permute of the feature map), and
+:func:`temporal_shift_sum` adds each output slice to the frame it belongs to. The parameters stay the paper's
+(``n`` branches x 3 taps, ``weight`` of shape ``(n, C, C, 3)``); the tests check the fused form against an explicit
+loop of dilated ``Conv3d`` calls.
+
+Zero initialisation (paper: "M3D layer can be initialized by setting weights of temporal kernels to 0"): a fresh
+layer returns ``S(x)`` unchanged, so a fresh M3D network computes exactly its 2D network. The branches have no bias
+and no BN of their own: a BN after a zero-initialised branch would normalise zeros, and the block's next BN already
+re-normalises the sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["LocalM3D", "temporal_shift_sum", "local_m3d_offsets"]
+
+PADDINGS = ("zeros", "replicate")
+
+
+def local_m3d_offsets(n: int) -> tuple[int, ...]:
+    """The distinct frame offsets read by ``n`` parallel 3-tap branches with dilations 1, 2, ..., 2^(n-1)."""
+    offsets = [0]
+    for i in range(n):
+        offsets += [-(2**i), 2**i]
+    return tuple(offsets)
+
+
+def _frames_view(x: torch.Tensor, frames: int, where: str) -> tuple[int, int]:
+    if x.dim() != 4:
+        raise ValueError(f"{where}: expected frame maps (B*T, C, H, W), got shape {tuple(x.shape)}")
+    if frames < 1 or x.shape[0] % frames:
+        raise ValueError(f"{where}: {x.shape[0]} frame maps do not split into clips of T={frames} frames")
+    return x.shape[0] // frames, frames
+
+
+def temporal_shift_sum(
+    y: torch.Tensor,
+    frames: int,
+    offsets: Sequence[int],
+    *,
+    base: torch.Tensor | None = None,
+    padding: str = "zeros",
+) -> torch.Tensor:
+    """``out[t] = base[t] + sum_k Y_k[t + offsets[k]]`` for maps stacked along channels.
+
+    ``y`` is ``(B*T, K*C, H, W)``: K maps ``Y_k`` of C channels each, ``Y_k`` computed for offset ``offsets[k]``
+    (the caller's one big convolution). Frames outside the clip are zero (``padding="zeros"``) or the end frame
+    (``"replicate"``). ``base`` (``(B*T, C, H, W)``, e.g. the residual ``S(x)``) is added if given. Returns
+    ``(B*T, C, H, W)`` in ``base``'s (or ``y``'s) memory format.
+    """
+    if padding not in PADDINGS:
+        raise ValueError(f"temporal padding must be one of {PADDINGS}, got {padding!r}")
+    if 0 not in offsets:
+        raise ValueError(f"offsets must include 0, got {tuple(offsets)}")
+    batch, t = _frames_view(y, frames, "temporal_shift_sum")
+    k_maps = len(offsets)
+    n_maps, kc, h, w = y.shape
+    if kc % k_maps:
+        raise ValueError(f"temporal_shift_sum: {kc} channels do not split into {k_maps} offset maps")
+    c = kc // k_maps
+    y6 = y.view(batch, t, k_maps, c, h, w)  # (B, T, K, C, H, W)
+    centre = y6[:, :, offsets.index(0)]  # (B, T, C, H, W)
+    if base is not None:
+        out = base.view(batch, t, c, h, w) + centre  # (B, T, C, H, W), a fresh tensor
+    else:
+        channels_last = y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous()
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        out = torch.empty((n_maps, c, h, w), dtype=y.dtype, device=y.device, memory_format=fmt)
+        out = out.view(batch, t, c, h, w).copy_(centre)  # (B, T, C, H, W)
+    for k, off in enumerate(offsets):
+        if off == 0:
+            continue
+        src = y6[:, :, k]  # (B, T, C, H, W)
+        reach = abs(off)
+        if reach < t:  # frames whose source lies inside the clip
+            if off > 0:
+                out[:, : t - off] += src[:, off:]
+            else:
+                out[:, reach:] += src[:, : t - reach]
+        if padding == "replicate":  # frames whose source lies past an end read the end frame
+            edge = min(reach, t)
+            if off > 0:
+                out[:, t - edge :] += src[:, t - 1 :]
+            else:
+                out[:, :edge] += src[:, :1]
+    return out.view(n_maps, c, h, w)  # (B*T, C, H, W)
+
+
+class LocalM3D(nn.Module):
+    """Temporal part of a local M3D layer: ``s -> s + sum_i T_i(s)`` on frame maps ``(B*T, C, H, W)``.
+
+    ``n=0`` is the identity (plain 2D). ``reach`` = ``2^(n-1)`` frames each side (0 for n=0), what the layer adds to
+    a model's ``temporal_radius``.
+    """
+
+    def __init__(self, channels: int, n: int = 3, *, padding: str = "zeros") -> None:
+        super().__init__()
+        if n < 0:
+            raise ValueError(f"LocalM3D: n must be >= 0, got {n}")
+        if padding not in PADDINGS:
+            raise ValueError(f"LocalM3D: padding must be one of {PADDINGS}, got {padding!r}")
+        self.channels, self.n, self.padding = channels, n, padding
+        self.offsets = local_m3d_offsets(n)
+        self.reach = 2 ** (n - 1) if n > 0 else 0
+        # (n, C_out, C_in, 3): branch i, tap a in (-1, 0, +1) reads frame t + a * 2^i; zero = the 2D network
+        self.weight = nn.Parameter(torch.zeros(n, channels, channels, 3))
+
+    def fused_weight(self) -> torch.Tensor:
+        """The ``2n + 1`` per-offset matrices, stacked in ``self.offsets`` order: ``((2n+1)*C, C, 1, 1)``."""
+        parts = [self.weight[:, :, :, 1].sum(0)]  # offset 0: all centre taps, (C, C)
+        for i in range(self.n):
+            parts += [self.weight[i, :, :, 0], self.weight[i, :, :, 2]]  # offsets -2^i, +2^i
+        return torch.cat(parts, 0)[:, :, None, None]  # ((2n+1)*C, C, 1, 1)
+
+    def forward(self, s: torch.Tensor, frames: int) -> torch.Tensor:  # (B*T, C, H, W) -> (B*T, C, H, W)
+        if self.n == 0:
+            return s
+        y = F.conv2d(s, self.fused_weight().to(s.dtype))  # (B*T, (2n+1)*C, H, W)
+        return temporal_shift_sum(y, frames, self.offsets, base=s, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, n={self.n}, reach={self.reach}, padding={self.padding}"

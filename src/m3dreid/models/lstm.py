@@ -1,0 +1,46 @@
+"""2D + LSTM baseline (paper Sec. IV-D, [16]): an LSTM on the frame vectors, its outputs averaged over time.
+
+The LSTM is one layer, unidirectional, ``lstm_hidden=512`` units (a knob); it is part of the sequence head
+(``aggregate``), which always sees the whole tracklet, so the frame features stay 2D (``temporal_radius = 0``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from m3dreid.models.video_net import VideoNet, build_video_net
+from m3dreid.models.video_resnet import VideoResNet
+from m3dreid.registry import MODELS
+
+__all__ = ["LSTMPool", "lstm_resnet50"]
+
+
+class LSTMPool(nn.Module):
+    """``(B, T, d) -> (B, hidden)``: LSTM over frames, mean of its outputs."""
+
+    def __init__(self, in_dim: int, *, hidden: int = 512) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True)
+        self.out_dim = hidden
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(feats)  # (B, T, hidden)
+        return out.mean(dim=1)  # (B, hidden)
+
+
+@MODELS.register("lstm_resnet50")
+def lstm_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+    lstm_hidden: int = 512,
+) -> VideoNet:
+    """2D ResNet + LSTM sequence head."""
+    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride)
+    pool = LSTMPool(backbone.out_channels, hidden=lstm_hidden)
+    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)

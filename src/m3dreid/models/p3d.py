@@ -1,0 +1,146 @@
+"""P3D baselines (paper Sec. IV-D, [21]): a 3x1x1 temporal convolution ``T`` beside every spatial 3x3 ``S``.
+
+The three ways of combining them (paper Fig. 3 c-e), placed at ``S`` of every block (16 in ResNet-50), each
+initialised so that a fresh network equals its 2D network (and 2D ImageNet weights are a sound start):
+
+- P3D-A (serial): ``relu(T(relu(bn(S(x)))))``, ``T`` initialised to the identity (centre tap = I).
+- P3D-B (parallel): ``relu(bn(S(x)) + T(x))``, ``T`` on S's input with S's spatial stride, zero-initialised.
+- P3D-C (serial + residual): ``a + T(a)`` with ``a = relu(bn(S(x)))``, zero-initialised; this is exactly a local
+  M3D layer with n=1 (the paper: "the local M3D layer equals to P3D-C layer").
+
+``T`` has no BN or bias of its own (as in the local M3D layer) and zero temporal padding; it reaches 1 frame, so the
+ResNet-50 models have ``temporal_radius`` 16. Fast form as elsewhere: one 1x1 Conv2d with 3*C_out outputs and a
+temporal shift-sum.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from m3dreid.layers import temporal_shift_sum
+from m3dreid.models.video_net import AvgPool, VideoNet, build_video_net
+from m3dreid.models.video_resnet import VideoResNet
+from m3dreid.registry import MODELS
+
+__all__ = ["TemporalConv", "add_p3d", "p3d_a_resnet50", "p3d_b_resnet50", "p3d_c_resnet50"]
+
+P3D_MODES = {"a": "serial", "b": "parallel", "c": "post_relu"}
+
+
+class TemporalConv(nn.Module):
+    """A 3x1x1 convolution over frames ``(B*T, C_in, H, W) -> (B*T, C_out, H/s, W/s)``, optionally ``x + T(x)``."""
+
+    def __init__(self, in_ch: int, out_ch: int, *, stride: int = 1, init: str = "zero", residual: bool = False):
+        super().__init__()
+        if residual and (in_ch != out_ch or stride != 1):
+            raise ValueError("TemporalConv: a residual needs equal channels and stride 1")
+        self.in_ch, self.out_ch, self.stride, self.residual = in_ch, out_ch, stride, residual
+        self.reach = 1
+        self.weight = nn.Parameter(torch.zeros(out_ch, in_ch, 3))  # (C_out, C_in, taps t-1, t, t+1)
+        if init == "identity":
+            if in_ch != out_ch:
+                raise ValueError("TemporalConv: identity init needs equal channels")
+            with torch.no_grad():
+                self.weight[:, :, 1].copy_(torch.eye(out_ch))
+        elif init != "zero":
+            raise ValueError(f"TemporalConv: init must be 'zero' or 'identity', got {init!r}")
+
+    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        w = self.weight.permute(2, 0, 1).reshape(3 * self.out_ch, self.in_ch, 1, 1)  # (3*C_out, C_in, 1, 1)
+        y = F.conv2d(x, w.to(x.dtype), stride=self.stride)  # (B*T, 3*C_out, H', W')
+        return temporal_shift_sum(y, frames, (-1, 0, 1), base=x if self.residual else None)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_ch}, {self.out_ch}, kernel=(3, 1, 1), stride={self.stride}, residual={self.residual}"
+
+
+def add_p3d(backbone: VideoResNet, kind: str) -> VideoResNet:
+    """Give ``S`` of every block a P3D-``kind`` temporal convolution (``kind`` in a, b, c)."""
+    if kind not in P3D_MODES:
+        raise ValueError(f"P3D kind must be one of {sorted(P3D_MODES)}, got {kind!r}")
+    for _, block in backbone.blocks():
+        _, conv = block.spatial_conv()
+        width = conv.out_channels
+        if kind == "a":
+            temporal = TemporalConv(width, width, init="identity")
+        elif kind == "b":
+            stride = conv.stride[0]
+            temporal = TemporalConv(conv.in_channels, width, stride=stride)
+        else:
+            temporal = TemporalConv(width, width, residual=True)
+        block.set_temporal(temporal, P3D_MODES[kind])
+    return backbone
+
+
+def _p3d(kind: str, *, num_classes, embed_dim, depth, base_channels, last_stride, pretrained) -> VideoNet:
+    backbone = add_p3d(VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride), kind)
+    pool = AvgPool(backbone.out_channels)
+    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+
+
+@MODELS.register("p3d_a_resnet50")
+def p3d_a_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+) -> VideoNet:
+    """P3D-A (serial S -> T) at every block, temporal average pooling."""
+    return _p3d(
+        "a",
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )
+
+
+@MODELS.register("p3d_b_resnet50")
+def p3d_b_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+) -> VideoNet:
+    """P3D-B (parallel S + T) at every block, temporal average pooling."""
+    return _p3d(
+        "b",
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )
+
+
+@MODELS.register("p3d_c_resnet50")
+def p3d_c_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+) -> VideoNet:
+    """P3D-C (S, then T with a residual) at every block, temporal average pooling."""
+    return _p3d(
+        "c",
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )

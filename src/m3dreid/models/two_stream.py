@@ -1,0 +1,172 @@
+"""Two-stream fusion (paper Sec. III-A, Eq. 1, and Sec. III-D): ``f = [f_s, f_t]``, vector concatenation.
+
+Each stream is an ordinary :class:`~m3dreid.models.base.VideoReIDModel`, trained alone (the paper trains the M3D and
+2D streams separately) and loaded from its own checkpoint; :class:`TwoStreamNet` runs both on their channels of the
+clip and concatenates their retrieval features (``feature_dim = D_s + D_t``). Two registered pairs:
+
+- ``two_stream_m3d_resnet50``: spatial = ``resnet50_2d``, temporal = ``m3d_resnet50``, both on RGB (the paper's model).
+- ``flow_two_stream_resnet50``: the A&O baseline [47], appearance = ``resnet50_2d`` on RGB (channels 0-2), motion =
+  a 2D ResNet whose ``conv1`` takes 2 channels, on the optical flow (channels 3-4; ``in_channels = 5``). The flow is
+  computed and cached by the data pipeline (``m3dreid.data.flow``), never by the model.
+
+``normalize=True`` L2-normalises each stream's feature before the concatenation so that both weigh the same under
+Euclidean distance; the default (False) is the paper's plain concatenation. With ``num_classes > 0`` a classifier on
+the concatenation allows joint fine-tuning (not in the paper); by default the two-stream model is for evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from m3dreid.engine.checkpoint import CheckpointError, extract_state_dict, load_file
+from m3dreid.models.base import VideoReIDModel
+from m3dreid.models.m3d_resnet import m3d_resnet50, resnet50_2d
+from m3dreid.registry import MODELS
+
+__all__ = ["TwoStreamNet", "load_stream_checkpoint", "two_stream_m3d_resnet50", "flow_two_stream_resnet50"]
+
+
+def load_stream_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a stream's own training checkpoint strictly; ``classifier.*`` keys are dropped if the stream has none."""
+    state = extract_state_dict(load_file(path), path)
+    if getattr(model, "classifier", None) is None:
+        state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: does not fit the stream model: {str(err).strip().splitlines()[-1]}") from None
+    return model
+
+
+class TwoStreamNet(VideoReIDModel):
+    """Concatenation of a spatial and a temporal stream, each reading its own slice of the clip's channels."""
+
+    def __init__(
+        self,
+        *,
+        spatial: VideoReIDModel,
+        temporal: VideoReIDModel,
+        spatial_channels: tuple[int, int] = (0, 3),
+        temporal_channels: tuple[int, int] = (0, 3),
+        num_classes: int = 0,
+        normalize: bool = False,
+    ) -> None:
+        super().__init__()
+        for name, stream, (lo, hi) in (
+            ("spatial", spatial, spatial_channels),
+            ("temporal", temporal, temporal_channels),
+        ):
+            if hi - lo != stream.in_channels:
+                raise ValueError(f"{name} stream takes {stream.in_channels} channels, given slice {lo}:{hi}")
+        self.spatial, self.temporal = spatial, temporal
+        self.spatial_channels, self.temporal_channels = tuple(spatial_channels), tuple(temporal_channels)
+        self.normalize = normalize
+        self.in_channels = max(spatial_channels[1], temporal_channels[1])
+        self.feature_dim = spatial.feature_dim + temporal.feature_dim
+        self.temporal_radius = max(spatial.temporal_radius, temporal.temporal_radius)
+        self.spatial_frame_dim = spatial.frame_dim
+        self.frame_dim = spatial.frame_dim + temporal.frame_dim
+        self.classifier = nn.Linear(self.feature_dim, num_classes, bias=False) if num_classes > 0 else None
+
+    @classmethod
+    def from_streams(cls, spatial: VideoReIDModel, temporal: VideoReIDModel, **kwargs) -> TwoStreamNet:
+        """Fuse two (separately trained) stream models; ``kwargs`` as for the constructor."""
+        return cls(spatial=spatial, temporal=temporal, **kwargs)
+
+    def frame_features(self, clip: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W) -> (B, T, d_s + d_t)
+        if clip.dim() != 5 or clip.shape[2] < self.in_channels:
+            raise ValueError(f"expected a clip (B, T, {self.in_channels}, H, W), got shape {tuple(clip.shape)}")
+        (s0, s1), (t0, t1) = self.spatial_channels, self.temporal_channels
+        spatial = self.spatial.frame_features(clip[:, :, s0:s1])  # (B, T, d_s)
+        temporal = self.temporal.frame_features(clip[:, :, t0:t1])  # (B, T, d_t)
+        return torch.cat([spatial, temporal], dim=-1)  # (B, T, d_s + d_t)
+
+    def aggregate(self, frame_feats: torch.Tensor) -> torch.Tensor:  # (B, T, d_s + d_t) -> (B, D_s + D_t)
+        d_s = self.spatial_frame_dim
+        f_s = self.spatial.aggregate(frame_feats[..., :d_s])  # (B, D_s)
+        f_t = self.temporal.aggregate(frame_feats[..., d_s:])  # (B, D_t)
+        if self.normalize:
+            f_s, f_t = F.normalize(f_s, dim=1), F.normalize(f_t, dim=1)
+        return torch.cat([f_s, f_t], dim=1)  # (B, D_s + D_t)
+
+
+def _fuse(spatial, temporal, *, spatial_checkpoint, temporal_checkpoint, **kwargs) -> TwoStreamNet:
+    if spatial_checkpoint:
+        load_stream_checkpoint(spatial, spatial_checkpoint)
+    if temporal_checkpoint:
+        load_stream_checkpoint(temporal, temporal_checkpoint)
+    return TwoStreamNet.from_streams(spatial, temporal, **kwargs)
+
+
+@MODELS.register("two_stream_m3d_resnet50")
+def two_stream_m3d_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+    spatial_checkpoint: str = "",
+    temporal_checkpoint: str = "",
+    normalize: bool = False,
+    **m3d_kwargs,
+) -> TwoStreamNet:
+    """2D stream + M3D stream (Fig. 4); ``m3d_kwargs`` (local_n, global_n, ...) go to the M3D stream.
+
+    ``spatial_checkpoint`` / ``temporal_checkpoint``: trained checkpoints of ``resnet50_2d`` / ``m3d_resnet50`` with
+    the same architecture arguments (their classifiers are ignored).
+    """
+    common = dict(embed_dim=embed_dim, depth=depth, base_channels=base_channels, last_stride=last_stride)
+    spatial = resnet50_2d(pretrained=pretrained, **common)
+    temporal = m3d_resnet50(pretrained=pretrained, **common, **m3d_kwargs)
+    return _fuse(
+        spatial,
+        temporal,
+        spatial_checkpoint=spatial_checkpoint,
+        temporal_checkpoint=temporal_checkpoint,
+        num_classes=num_classes,
+        normalize=normalize,
+    )
+
+
+@MODELS.register("two_stream_m3d_resnet18")
+def two_stream_m3d_resnet18(*, depth: int = 18, **kwargs) -> TwoStreamNet:
+    """``two_stream_m3d_resnet50`` with ``depth=18`` by default (CPU demo)."""
+    return two_stream_m3d_resnet50(depth=depth, **kwargs)
+
+
+@MODELS.register("flow_two_stream_resnet50")
+def flow_two_stream_resnet50(
+    *,
+    num_classes: int = 0,
+    embed_dim: int = 128,
+    depth: int = 50,
+    base_channels: int = 64,
+    last_stride: int = 1,
+    pretrained: str = "",
+    spatial_checkpoint: str = "",
+    temporal_checkpoint: str = "",
+    normalize: bool = False,
+) -> TwoStreamNet:
+    """A&O two-stream: RGB ResNet on channels 0-2 + flow ResNet (2-channel conv1) on channels 3-4 of 5-channel clips.
+
+    ``pretrained`` ImageNet weights go to both; the flow stream's conv1 gets the RGB kernels averaged over colour.
+    """
+    common = dict(embed_dim=embed_dim, depth=depth, base_channels=base_channels, last_stride=last_stride)
+    appearance = resnet50_2d(pretrained=pretrained, **common)
+    motion = resnet50_2d(pretrained=pretrained, in_channels=2, **common)
+    return _fuse(
+        appearance,
+        motion,
+        spatial_checkpoint=spatial_checkpoint,
+        temporal_checkpoint=temporal_checkpoint,
+        spatial_channels=(0, 3),
+        temporal_channels=(3, 5),
+        num_classes=num_classes,
+        normalize=normalize,
+    )
