@@ -1,0 +1,77 @@
+"""Saliency report pages for trained runs: load each run's model, pick query tracklets, write the Fig. 8 page.
+
+Kept apart from ``saliency.py`` (pure maps and drawing) because this part reads run folders and datasets. On the
+synthetic data the queries come from the motion groups first (identities that look alike and differ only in how they
+move), where the paper's reading of Fig. 8 predicts the clearest difference between the 2D and the M3D model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from m3dreid.config import load_config
+from m3dreid.experiments import backend
+from m3dreid.experiments.saliency import write_saliency_page
+
+__all__ = ["saliency_for_runs", "saliency_for_docs", "pick_queries"]
+
+log = logging.getLogger(__name__)
+
+
+def pick_queries(dataset, *, count: int, min_frames: int, root: str | Path | None = None) -> list[int]:
+    """``count`` query indices spread over the query list (motion-group identities first on synthetic data)."""
+    usable = [i for i, t in enumerate(dataset.query) if len(t.frames) >= min_frames]
+    if root is not None and (Path(root) / "info" / "groups.json").is_file():
+        from m3dreid.data.synthetic import read_groups
+
+        groups = read_groups(root)
+        motion = [i for i in usable if groups.get(dataset.query[i].pid, {}).get("kind") == "motion"]
+        usable = motion + [i for i in usable if i not in set(motion)]
+    if not usable:
+        raise ValueError(f"{dataset.name}: no query tracklet has {min_frames} frames")
+    picks = np.linspace(0, min(len(usable), max(count * 3, count)) - 1, num=min(count, len(usable)))
+    return [usable[int(round(p))] for p in picks]
+
+
+def _checkpoint(run: Path) -> Path:
+    for name in ("model.pt", "last.pt"):
+        if (run / name).is_file():
+            return run / name
+    raise FileNotFoundError(f"{run}: no model.pt or last.pt in the run folder")
+
+
+def saliency_for_runs(runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8) -> dict[str, float]:
+    """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset."""
+    from m3dreid.data import dataset_from_config
+
+    configs = [load_config(Path(run) / "config.yaml") for run in runs]
+    models = {}
+    for run, config in zip(runs, configs, strict=True):
+        name = config.model.name
+        models[name if name not in models else f"{name} ({Path(run).name})"] = backend.load_model(
+            config, _checkpoint(Path(run))
+        )
+    first = configs[0]
+    dataset = dataset_from_config(first.data)
+    clips = []
+    for index in pick_queries(dataset, count=count, min_frames=frames, root=first.data.root):
+        tracklet = dataset.query[index]
+        clip = backend.load_clip(first, tracklet.frames[:frames])  # (1, T, C, H, W)
+        clips.append((f"query {index}: pid {tracklet.pid}, camera {tracklet.camid}", clip))
+    return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
+
+
+def saliency_for_docs(table3: dict | None, figures: Path, *, count: int = 3) -> Path | None:
+    """The docs' saliency figure: Table III's first-seed ResNet50 and M3D runs, page under ``figures/saliency``."""
+    runs = (table3 or {}).get("run_dirs", {})
+    if not runs.get("resnet50") or not runs.get("m3d"):
+        log.warning("no Table III runs of resnet50 and m3d: skipping the saliency figure")
+        return None
+    out = figures / "saliency"
+    means = saliency_for_runs([Path(runs["resnet50"][0]), Path(runs["m3d"][0])], out, count=count)
+    log.info("saliency motion overlap: %s", means)
+    return out / "saliency_00.png"
