@@ -125,6 +125,7 @@ def worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         feats = torch.tensor(idx, dtype=torch.float32).view(-1, 1) * 10  # (n, 1)
         report["shard"] = idx
         report["sharded"] = D.gather_sharded(feats, idx, 5)[:, 0].tolist()
+        report["mapped"] = D.map_sharded(lambda part: torch.tensor(part).view(-1, 1) * 2.0, [5, 6, 7])[:, 0].tolist()
         report["mean"] = float(D.all_reduce_mean(torch.tensor(float(rank))))
         D.barrier()
         for sync_bn in (True, False):

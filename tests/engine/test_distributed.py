@@ -59,6 +59,7 @@ def test_single_process_fallbacks(monkeypatch):
     assert D.shard_indices(5) == [0, 1, 2, 3, 4]
     assert D.shard_indices(7, rank=1, world_size=3) == [1, 4]
     assert torch.equal(D.gather_sharded(x[[2, 0, 1]], [2, 0, 1], 3), x)
+    assert torch.equal(D.map_sharded(lambda part: x[part], [1, 2]), x[[1, 2]])
     with pytest.raises(ValueError, match="do not cover 0..3"):
         D.gather_sharded(x, [0, 1, 1], 4)
     model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
@@ -93,6 +94,7 @@ def test_two_process_gloo_ddp_equals_single_process(tmp_path):
         assert report["gathered"] == [0.0, 0.0, 1.0, 1.0, 1.0]  # rank 0: 2 rows, rank 1: 3 rows
         assert report["shard"] == [[0, 2, 4], [1, 3]][rank]
         assert report["sharded"] == [0.0, 10.0, 20.0, 30.0, 40.0]
+        assert report["mapped"] == [10.0, 12.0, 14.0]
         assert report["mean"] == pytest.approx(0.5)
     assert (tmp_path / "run_sync1" / "last.pt").is_file()  # written by rank 0 only, from the bare model
     assert all(not k.startswith("module.") for k in load_file(tmp_path / "run_sync1" / "last.pt")["model"])

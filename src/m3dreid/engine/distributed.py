@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -37,11 +39,14 @@ __all__ = [
     "all_gather_rows",
     "shard_indices",
     "gather_sharded",
+    "map_sharded",
     "wrap_model",
     "unwrap_model",
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,17 @@ def gather_sharded(values: torch.Tensor, indices: list[int] | torch.Tensor, tota
     out = all_values.new_empty((total, *values.shape[1:]))  # (total, ...)
     out[all_index] = all_values
     return out
+
+
+def map_sharded(fn: Callable[[list[T]], torch.Tensor], items: Sequence[T]) -> torch.Tensor:
+    """``fn(items)`` computed cooperatively: each rank runs ``fn`` on its share, all ranks get every row in order.
+
+    E.g. ``map_sharded(lambda part: extract_features(model, part), tracklets)`` gives each rank the ``(N, D)``
+    features of all tracklets while extracting only about N / world_size of them. ``fn`` must return one row per
+    item, also for an empty share (a ``(0, D)`` tensor).
+    """
+    index = shard_indices(len(items))
+    return gather_sharded(fn([items[i] for i in index]), index, len(items))
 
 
 def wrap_model(
