@@ -1,0 +1,119 @@
+"""Shared pieces of the benchmark scripts (a helper, not a benchmark: run_all.py skips files starting with '_').
+
+Timing is interleaved: within one configuration every model runs once per round, round after round, so clock drift,
+thermal throttling or a noisy neighbour hits all models alike and the ratios stay honest. Each figure is the median
+over rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+# run from a checkout without installing: make `import m3dreid` find src/
+_SRC = Path(__file__).resolve().parents[1] / "src"
+if _SRC.is_dir() and str(_SRC) not in sys.path:
+    sys.path.insert(0, str(_SRC))
+
+NO_GPU_LINE = "GPU rows not run: no CUDA device"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: CUDA is not available")
+    return device
+
+
+def describe_device(device: torch.device) -> str:
+    """One line naming the hardware the figures come from."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"{props.name} ({props.total_memory / 2**30:.0f} GiB), torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"CPU {cpu}, {cores} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_interleaved(
+    fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, rounds: int
+) -> dict[str, float]:
+    """Median seconds per call of each function, timed round-robin (one call of each per round)."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    sync(device)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
+    """channels_last for 4D and channels_last_3d for 5D weights (Module.to only handles 4D)."""
+    for param in model.parameters():
+        if param.dim() == 4:
+            param.data = param.data.contiguous(memory_format=torch.channels_last)
+        elif param.dim() == 5:
+            param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    return model
+
+
+def random_clip(
+    batch: int, frames: int, channels: int, height: int, width: int, *, device: torch.device, channels_last: bool
+) -> torch.Tensor:
+    """A (B, T, C, H, W) clip; with ``channels_last`` each frame is NHWC in memory, as a channels_last loader gives."""
+    x = torch.randn(batch * frames, channels, height, width, device=device)  # (B*T, C, H, W)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x.view(batch, frames, channels, height, width)  # (B, T, C, H, W)
+
+
+def build_model(name: str, *, num_classes: int, depth: int, base_channels: int) -> torch.nn.Module:
+    """A registered model; ``depth``/``base_channels`` only where they differ from the builder defaults."""
+    from m3dreid import create_model, list_models
+
+    if name not in list_models():
+        raise SystemExit(f"model '{name}' is not registered (known: {', '.join(list_models()) or 'none'})")
+    kwargs: dict = {"num_classes": num_classes}
+    if depth != 50:
+        kwargs["depth"] = depth
+    if base_channels != 64:
+        kwargs["base_channels"] = base_channels
+    return create_model(name, **kwargs)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def parse_ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
