@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import matplotlib.ticker  # noqa: E402
 
 from m3dreid.report.runs import RunData  # noqa: E402
 
@@ -32,7 +33,8 @@ def plot_cmc(runs: Sequence[RunData], path: str | Path, *, max_rank: int = 20) -
     ax.set_xlabel("rank")
     ax.set_ylabel("matching rate (%)")
     ax.set_title("CMC")
-    ax.set_xlim(1, max_rank)
+    ax.set_xlim(1, max(2, max(len(entry["cmc"][:max_rank]) for _, _, entry in curves)))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
