@@ -25,6 +25,7 @@ told apart from the order of frames.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -73,7 +74,9 @@ def person_size(height: int) -> tuple[int, int]:
     return height, max(2, height // 2)
 
 
+@functools.lru_cache(maxsize=256)
 def _torso_texture(h: int, w: int, shirt: Color, shirt2: Color, texture: str) -> np.ndarray:
+    """The shirt pattern (cached: a tracklet draws the same one every frame; callers only read it)."""
     patch = np.empty((h, w, 3), np.uint8)
     patch[:] = shirt
     step = max(2, h // 5)

@@ -68,7 +68,7 @@ class SyntheticSize:
 
 
 SIZES = {
-    "tiny": SyntheticSize(1, 3, 3, 2, (2, 2), (2, 2), (12, 16), 32, 16, 2, 2),
+    "tiny": SyntheticSize(1, 3, 3, 2, (2, 2), (1, 1), (10, 12), 64, 32, 2, 2),
     "small": SyntheticSize(6, 4, 3, 3, (3, 3), (2, 2), (16, 32), 64, 32, 12, 6),
     "full": SyntheticSize(40, 40, 3, 6, (2, 6), (1, 3), (16, 64), 128, 64, 400, 100),
 }
@@ -76,7 +76,7 @@ SIZES = {
 
 @dataclass(frozen=True)
 class Camera:
-    background: np.ndarray  # (H, 4W, 3) float32 texture the crop window scrolls over
+    background: np.ndarray  # (H, 5W, 3) float32: a 4W-periodic texture the crop window scrolls over, + W wrapped
     scale: float  # person height / frame height
     gain: tuple[float, float, float]  # per-channel (B, G, R) multiplier
     bias: float
@@ -98,7 +98,10 @@ def _camera(seed: int, cam: int, height: int, width: int) -> Camera:
         x0, w = rng.integers(0, tw), rng.integers(max(1, width // 8), max(2, width // 2))
         y0, h = rng.integers(0, ground), rng.integers(max(1, height // 8), max(2, height // 2))
         bg[y0 : min(ground, y0 + h), x0 : x0 + w] = rng.uniform(30, 230, 3)
-    bg = cv2.GaussianBlur(bg, (0, 0), max(0.5, height / 64))
+    pad = width // 2  # blur the texture as a loop: pad with its own other end, blur, cut back
+    bg = cv2.GaussianBlur(np.pad(bg, ((0, 0), (pad, pad), (0, 0)), mode="wrap"), (0, 0), max(0.5, height / 64))
+    bg = bg[:, pad:-pad]
+    bg = np.concatenate([bg, bg[:, :width]], axis=1)  # wrap-around copy: any window of width W is one slice
     occluder = None
     if rng.random() < 0.5:
         if rng.random() < 0.5:  # a post in front of the person
@@ -109,7 +112,7 @@ def _camera(seed: int, cam: int, height: int, width: int) -> Camera:
     return Camera(
         background=bg,
         scale=float(rng.uniform(0.75, 0.95)),
-        gain=tuple(float(g) for g in rng.uniform(0.75, 1.25) * rng.uniform(0.9, 1.1, 3)),
+        gain=tuple(float(g) for g in rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3)),
         bias=float(rng.uniform(-15, 15)),
         blur=float(rng.choice([0.0, 0.4, 0.7]) * height / 64),
         noise=float(rng.uniform(1.5, 5.0)),
@@ -167,13 +170,13 @@ def render_frame(identity: Identity, camera: Camera, t: int, state: dict, rng: n
 
     ``state`` holds the tracklet's constants (phase, facing, offsets) drawn once by the caller.
     """
-    H, W = camera.background.shape[0], camera.background.shape[1] // 4
+    H, W = camera.background.shape[0], camera.background.shape[1] // 5
     speed = STRIDE_PX * H / identity.motion.period if identity.motion.period > 0 else 0.0
-    x_bg = (state["bg_x"] + state["facing"] * speed * t + np.arange(W)).astype(np.int64) % camera.background.shape[1]
-    frame = camera.background[:, x_bg].copy()  # (H, W, 3)
+    x_bg = int(state["bg_x"] + state["facing"] * speed * t) % (4 * W)
+    frame = camera.background[:, x_bg : x_bg + W].copy()  # (H, W, 3)
     ph = max(4, int(round(H * camera.scale)))
     crop, mask = render_person(identity, t, ph, phase=state["phase"], facing=state["facing"])
-    jx, jy = (int(v) for v in rng.integers(-1, 2, 2)) if rng.random() < 0.3 else (0, 0)
+    jx, jy = (int(v) for v in rng.integers(-1, 2, 2)) if rng.random() < 0.1 else (0, 0)
     x = (W - crop.shape[1]) // 2 + state["dx"] + jx
     y = H - ph - state["dy"] + jy
     fy0, fx0 = max(0, y), max(0, x)
@@ -188,7 +191,7 @@ def render_frame(identity: Identity, camera: Camera, t: int, state: dict, rng: n
     frame = frame * np.asarray(camera.gain, np.float32) + camera.bias
     if camera.blur > 0:
         frame = cv2.GaussianBlur(frame, (0, 0), camera.blur)
-    frame += rng.normal(0, camera.noise, frame.shape).astype(np.float32)
+    frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(camera.noise)
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
