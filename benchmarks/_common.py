@@ -1,15 +1,14 @@
 """Shared pieces of the benchmark scripts (a helper, not a benchmark: run_all.py skips files starting with '_').
 
 Timing is interleaved: within one configuration every model runs once per round, round after round, so clock drift,
-thermal throttling or a noisy neighbour hits all models alike and the ratios stay honest. Each figure is the median
-over rounds.
+thermal throttling or a noisy neighbour hits all models alike and the ratios stay honest. Each figure is the fastest
+round: noise from other processes only ever adds time, so the minimum is the most stable estimate of the cost.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -59,7 +58,7 @@ def sync(device: torch.device) -> None:
 def time_interleaved(
     fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, rounds: int
 ) -> dict[str, float]:
-    """Median seconds per call of each function, timed round-robin (one call of each per round)."""
+    """Seconds per call of each function (fastest round), timed round-robin (one call of each per round)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -72,7 +71,7 @@ def time_interleaved(
             fn()
             sync(device)
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: min(values) for name, values in times.items()}
 
 
 def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
