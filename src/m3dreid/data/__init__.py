@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from m3dreid.data import duke_video as _duke_video  # noqa: F401  (importing a reader registers it)
+from m3dreid.data import ilids_vid as _ilids_vid  # noqa: F401
 from m3dreid.data import mars as _mars  # noqa: F401  (registers mars, synthetic)
+from m3dreid.data import prid2011 as _prid2011  # noqa: F401
 from m3dreid.data.base import DatasetError, Tracklet, VideoDataset, frame_number, sort_frames
 from m3dreid.data.loader import ClipDataset, TrackletDataset, build_train_loader, load_tracklet
 from m3dreid.data.samplers import PKBatchSampler

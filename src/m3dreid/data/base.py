@@ -27,6 +27,7 @@ __all__ = [
     "sort_frames",
     "list_dir",
     "relabel",
+    "image_files",
     "require_paths",
 ]
 
@@ -117,6 +118,16 @@ def list_dir(directory: str) -> set[str]:
             return {entry.name for entry in it}
     except FileNotFoundError:
         return set()
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def image_files(folder: str | os.PathLike, key=frame_number) -> tuple[str, ...]:
+    """Absolute paths of the images in ``folder`` sorted by frame number (dot-entries, e.g. a flow cache, skipped)."""
+    folder = os.fspath(Path(folder).resolve())
+    names = [n for n in list_dir(folder) if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)]
+    return sort_frames((os.path.join(folder, n) for n in names), key=key)
 
 
 def relabel(tracklets: Sequence[Tracklet]) -> tuple[list[Tracklet], tuple[int, ...]]:
