@@ -23,7 +23,7 @@ from m3dreid.data import (
 )
 from m3dreid.data import flow as flow_module
 from m3dreid.data.flow import FLOW_SCALE, tracklet_flow
-from m3dreid.data.loader import clip_indices
+from m3dreid.data.loader import clip_indices, load_frames
 from m3dreid.data.transforms import hflip_clip, random_erase
 
 CFG = DataConfig(height=16, width=8, seq_len=4, ids_per_batch=3, tracklets_per_id=2, workers=0, hflip=0.5)
@@ -155,3 +155,17 @@ def test_flow_channels_are_cached_and_flip_negates_dx(tmp_path):
     assert torch.equal(again, x)
     flipped = hflip_clip(x.clone(), flow_channels=2)
     assert torch.allclose(flipped[:, 3], -x[:, 3].flip(-1)) and torch.allclose(flipped[:, 4], x[:, 4].flip(-1))
+
+
+def test_flip_on_load_matches_flipping_the_loaded_clip(tmp_path):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "r"
+    folder.mkdir()
+    frames = []
+    for i in range(3):
+        path = folder / f"{i}.png"
+        cv2.imwrite(str(path), rng.integers(0, 255, (16, 8, 3)).astype(np.uint8))
+        frames.append(str(path))
+    cfg = dataclasses.replace(CFG, with_flow=True, flow_cache=str(tmp_path / "cache"))
+    t = Tracklet(tuple(frames), 0, 0)
+    assert torch.allclose(load_frames(t, cfg, [2, 0], flip=True), hflip_clip(load_frames(t, cfg, [2, 0]), 2))

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from m3dreid.data.base import DatasetError, Tracklet, VideoDataset
 from m3dreid.data.flow import FLOW_SCALE, tracklet_flow
 from m3dreid.data.samplers import PKBatchSampler
-from m3dreid.data.transforms import hflip_clip, normalize, random_erase, read_frames
+from m3dreid.data.transforms import normalize, random_erase, read_frames
 
 __all__ = ["ClipDataset", "TrackletDataset", "build_train_loader", "load_tracklet", "clip_indices", "load_frames"]
 
@@ -33,19 +33,29 @@ def clip_indices(num_frames: int, seq_len: int, start: int) -> np.ndarray:
     return (start + np.arange(seq_len)) % num_frames
 
 
-def load_frames(tracklet: Tracklet, data_cfg, indices: Sequence[int] | None = None) -> torch.Tensor:
-    """Frames ``indices`` (default all) of ``tracklet`` as a normalised ``(T, C, H, W)`` tensor, C = 3 or 5 (flow)."""
+def load_frames(
+    tracklet: Tracklet, data_cfg, indices: Sequence[int] | None = None, *, flip: bool = False
+) -> torch.Tensor:
+    """Frames ``indices`` (default all) of ``tracklet`` as a normalised ``(T, C, H, W)`` tensor, C = 3 or 5 (flow).
+
+    ``flip`` mirrors the clip (and negates the flow's x component) before normalisation, on the uint8 frames.
+    """
     if not tracklet.frames:
         raise DatasetError(f"empty tracklet (pid {tracklet.pid}, camera {tracklet.camid})")
     h, w = data_cfg.height, data_cfg.width
     idx = np.arange(len(tracklet.frames)) if indices is None else np.asarray(indices)
-    frames = [tracklet.frames[i] for i in idx]
-    rgb = normalize(read_frames(frames, h, w), data_cfg.mean, data_cfg.std)  # (T, 3, H, W)
+    images = read_frames([tracklet.frames[i] for i in idx], h, w)  # (T, H, W, 3)
+    if flip:
+        images = images[:, :, ::-1]
+    rgb = normalize(images, data_cfg.mean, data_cfg.std)  # (T, 3, H, W)
     if not data_cfg.with_flow:
         return rgb
     # flow of the whole tracklet: read from the cache (computed once, decoding every frame, on first use)
-    flow = tracklet_flow(tracklet.frames, h, w, cache_dir=data_cfg.flow_cache or None)  # (N, 2, H, W)
-    return torch.cat([rgb, torch.from_numpy(flow[idx] / FLOW_SCALE)], dim=1)  # (T, 5, H, W)
+    flow = tracklet_flow(tracklet.frames, h, w, cache_dir=data_cfg.flow_cache or None)[idx]  # (T, 2, H, W)
+    if flip:
+        flow = flow[..., ::-1] * np.array([-1.0, 1.0], np.float32)[:, None, None]  # mirror, negate dx
+    flow = torch.from_numpy(np.ascontiguousarray(flow / FLOW_SCALE, dtype=np.float32))
+    return torch.cat([rgb, flow], dim=1)  # (T, 5, H, W)
 
 
 def load_tracklet(tracklet: Tracklet, data_cfg) -> torch.Tensor:
@@ -71,10 +81,8 @@ class ClipDataset(Dataset):
         rng = np.random.default_rng(seed)
         n, T = len(t.frames), self.cfg.seq_len
         start = int(rng.integers(0, n - T + 1)) if n >= T else int(rng.integers(0, n))
-        clip = load_frames(t, self.cfg, clip_indices(n, T, start))  # (T, C, H, W)
         flip, erase = rng.random() < self.cfg.hflip, rng.random() < self.cfg.random_erasing
-        if flip:
-            clip = hflip_clip(clip, flow_channels=2 if self.cfg.with_flow else 0)
+        clip = load_frames(t, self.cfg, clip_indices(n, T, start), flip=flip)  # (T, C, H, W)
         if erase:
             clip = random_erase(clip, rng)
         return clip, t.pid, t.camid

@@ -41,11 +41,13 @@ def read_frames(paths: Sequence[str], height: int, width: int) -> np.ndarray:
 
 def normalize(frames: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """``(T, H, W, 3)`` uint8 -> ``(T, 3, H, W)`` float: scale to [0, 1], subtract ``mean``, divide by ``std``."""
-    # numpy, not torch: small per-sample ops in DataLoader workers are several times faster without torch's dispatch
-    scale = np.float32(1.0 / 255.0) / np.asarray(std, np.float32)  # (3,)
-    shift = np.asarray(mean, np.float32) / np.asarray(std, np.float32)  # (3,)
-    x = frames.astype(np.float32) * scale - shift  # (T, H, W, 3)
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # (T, 3, H, W)
+    # numpy, one channel plane at a time, writing straight into the (T, 3, H, W) layout: several times faster than
+    # torch on these small per-sample tensors inside DataLoader workers
+    out = np.empty((frames.shape[0], 3, frames.shape[1], frames.shape[2]), np.float32)  # (T, 3, H, W)
+    for c in range(3):
+        np.multiply(frames[..., c], np.float32(1.0 / (255.0 * std[c])), out=out[:, c], dtype=np.float32)
+        out[:, c] -= np.float32(mean[c] / std[c])
+    return torch.from_numpy(out)
 
 
 def hflip_clip(clip: torch.Tensor, flow_channels: int = 0) -> torch.Tensor:
