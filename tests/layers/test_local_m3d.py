@@ -87,3 +87,18 @@ def test_bad_inputs_name_the_problem():
         layer(torch.randn(4, 4, 2, 2), 3)
     with pytest.raises(ValueError, match="n must be >= 0"):
         LocalM3D(4, -1)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+@pytest.mark.parametrize("frames", [1, 3, 6])
+def test_traceable_form_used_for_export_equals_in_place_form(padding, frames):
+    from m3dreid.layers.local_m3d import _shift_sum_traceable
+
+    torch.manual_seed(frames)
+    offsets = local_m3d_offsets(3)  # reaches 4 > T for small T
+    y = torch.randn(2 * frames, len(offsets) * 3, 2, 2)
+    base = torch.randn(2 * frames, 3, 2, 2)
+    expected = temporal_shift_sum(y, frames, offsets, base=base, padding=padding)
+    y6 = y.view(2, frames, len(offsets), 3, 2, 2)  # (B, T, K, C, H, W)
+    traced = _shift_sum_traceable(y6, offsets, base, padding).reshape(2 * frames, 3, 2, 2)
+    torch.testing.assert_close(traced, expected)

@@ -61,7 +61,8 @@ def temporal_shift_sum(
     ``y`` is ``(B*T, K*C, H, W)``: K maps ``Y_k`` of C channels each, ``Y_k`` computed for offset ``offsets[k]``
     (the caller's one big convolution). Frames outside the clip are zero (``padding="zeros"``) or the end frame
     (``"replicate"``). ``base`` (``(B*T, C, H, W)``, e.g. the residual ``S(x)``) is added if given. Returns
-    ``(B*T, C, H, W)`` in ``base``'s (or ``y``'s) memory format.
+    ``(B*T, C, H, W)`` in ``base``'s (or ``y``'s) memory format. Under ``torch.jit`` tracing or ONNX export an
+    out-of-place form without tests on T is used, so an exported graph works for every T.
     """
     if padding not in PADDINGS:
         raise ValueError(f"temporal padding must be one of {PADDINGS}, got {padding!r}")
@@ -75,6 +76,8 @@ def temporal_shift_sum(
     c = kc // k_maps
     y6 = y.view(batch, t, k_maps, c, h, w)  # (B, T, K, C, H, W)
     centre = y6[:, :, offsets.index(0)]  # (B, T, C, H, W)
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        return _shift_sum_traceable(y6, offsets, base, padding).reshape(n_maps, c, h, w)  # (B*T, C, H, W)
     if base is not None:
         out = base.view(batch, t, c, h, w) + centre  # (B, T, C, H, W), a fresh tensor
     else:
@@ -99,6 +102,25 @@ def temporal_shift_sum(
             else:
                 out[:, :edge] += src[:, :1]
     return out.view(n_maps, c, h, w)  # (B*T, C, H, W)
+
+
+def _shift(src: torch.Tensor, off: int, padding: str) -> torch.Tensor:
+    """``out[:, t] = src[:, t + off]`` for every T, out of place; past an end: zeros or the end frame."""
+    if padding == "replicate":
+        t = src.shape[1]
+        return src.index_select(1, (torch.arange(t, device=src.device) + off).clamp(0, t - 1))
+    if off > 0:
+        return torch.cat([src[:, off:], torch.zeros_like(src[:, :off])], dim=1)
+    return torch.cat([torch.zeros_like(src[:, :-off]), src[:, :off]], dim=1)
+
+
+def _shift_sum_traceable(y6: torch.Tensor, offsets, base: torch.Tensor | None, padding: str) -> torch.Tensor:
+    """The same sum without in-place slice updates or tests on T, so a traced / exported graph keeps T free."""
+    out = None if base is None else base.view(y6.shape[0], y6.shape[1], *y6.shape[3:])  # (B, T, C, H, W)
+    for k, off in enumerate(offsets):
+        term = y6[:, :, k] if off == 0 else _shift(y6[:, :, k], off, padding)  # (B, T, C, H, W)
+        out = term if out is None else out + term
+    return out
 
 
 class LocalM3D(nn.Module):

@@ -4,9 +4,10 @@ A model splits into two parts so that whole tracklets of any length can be evalu
 
 1. ``frame_features(clip)``: ``(B, T, C, H, W) -> (B, T, d)``, one vector per frame. Frame ``t``'s vector may depend
    only on frames ``t - temporal_radius .. t + temporal_radius`` (0 for 2D CNNs; the sum of the local temporal
-   convolutions' reach for M3D / I3D / P3D). Padding at the sequence ends is zero padding of the feature maps, so
-   running overlapping chunks with ``temporal_radius`` frames of halo and keeping their centres gives exactly the
-   one-pass result (see ``m3dreid.evaluation.extract``).
+   convolutions' reach for M3D / I3D / P3D). Padding at the sequence ends is local (zero padding of the feature maps;
+   I3D repeats the end frame so that inflation from 2D is exact), so running overlapping chunks with
+   ``temporal_radius`` frames of halo and keeping their centres gives exactly the one-pass result (see
+   ``m3dreid.evaluation.extract``).
 2. ``aggregate(frame_feats)``: ``(B, T, d) -> (B, D)``, the sequence head (temporal average pooling, global M3D, LSTM,
    attention, ...) and the embedding used for retrieval. It always sees the whole sequence, which is small.
 
