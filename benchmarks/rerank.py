@@ -7,7 +7,7 @@ its own child process so that peak memory (``ru_maxrss`` minus the resident size
 The table gives time and peak memory side by side and their ratios, plus the largest difference of the outputs.
 
     python benchmarks/rerank.py                # N = 11,310 and 14,160, CPU (+ CUDA rows when there is a GPU)
-    python benchmarks/rerank.py --sizes 3000   # quick
+    python benchmarks/rerank.py --quick        # N = 5,000
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def run_child(method: str, num: int, dim: int, device: str, out_path: str, threa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="11310,14160", help="comma-separated N = 1,980 queries + gallery")
+    parser.add_argument("--quick", action="store_true", help="N = 5,000 only")
     parser.add_argument("--dim", type=int, default=128, help="feature size (the paper's embedding: 128)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for both implementations")
     parser.add_argument("--device", default="cpu")
@@ -140,6 +141,8 @@ def main() -> None:
 
     import torch
 
+    if args.quick:
+        args.sizes = "5000"
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     print(f"device: {platform.processor() or platform.machine()}, {args.threads} CPU threads; GPU: {gpu}")

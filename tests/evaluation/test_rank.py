@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from m3dreid.evaluation.distance import pairwise_distance
-from m3dreid.evaluation.rank import cmc, evaluate_rankings, mean_ap, minp
+from m3dreid.evaluation.rank import _match_list_numpy, _match_list_torch, cmc, evaluate_rankings, mean_ap, minp
 
 
 def naive_metrics(distmat, q_pids, g_pids, q_cams, g_cams, *, junk_pids, ap_definition, max_rank):
@@ -73,6 +73,26 @@ def test_matches_naive_loop_on_random_data(ap_definition, junk_pids):
         torch.from_numpy(distmat), q_pids, g_pids, q_cams, g_cams, junk_pids=junk_pids, ap_definition=ap_definition
     )
     assert again.mAP == pytest.approx(result.mAP, abs=1e-12)
+
+
+def test_float32_keys_keep_stable_order_with_negatives_ties_and_signed_zero():
+    # float32 distances take the packed-key sort on the CPU: check it against the naive loop on the same values
+    rng = np.random.default_rng(5)
+    num_q, num_g = 23, 157
+    q_pids, g_pids = rng.integers(0, 8, num_q), rng.integers(0, 9, num_g)
+    q_cams, g_cams = rng.integers(0, 3, num_q), rng.integers(0, 3, num_g)
+    distmat = (np.round(rng.random((num_q, num_g)), 1) - 0.5).astype(np.float32)  # negatives, many ties
+    distmat[:, ::7] = -0.0  # -0.0 ties with +0.0
+    for ap_definition in ("standard", "mars_kit"):
+        curve, m_ap, m_inp, no_match, aps = naive_metrics(
+            distmat, q_pids, g_pids, q_cams, g_cams, junk_pids=(), ap_definition=ap_definition, max_rank=20
+        )
+        result = evaluate_rankings(distmat, q_pids, g_pids, q_cams, g_cams, ap_definition=ap_definition)
+        np.testing.assert_allclose(result.cmc, curve, atol=1e-12)
+        np.testing.assert_allclose(result.ap, aps, atol=1e-12)
+        assert result.mINP == pytest.approx(m_inp, abs=1e-12)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_rankings(np.full((1, 2), np.nan), [0], [0, 1], [0], [1, 1])
 
 
 def test_hand_worked_single_query_both_ap_definitions():
@@ -157,3 +177,18 @@ def test_distances_euclidean_squared_and_cosine():
     np.testing.assert_allclose(cos, 1 - qn @ gn.T, atol=1e-10)
     with pytest.raises(ValueError, match="unknown distance metric"):
         pairwise_distance(q, g, metric="manhattan")
+
+
+def test_torch_backend_equals_numpy_backend():
+    # the torch path is the one CUDA runs; on the CPU it must give the same match list as the numpy path
+    rng = np.random.default_rng(7)
+    dist = np.round(rng.random((31, 120)), 2).astype(np.float32)
+    q_pids, g_pids = rng.integers(-1, 6, 31), rng.integers(-1, 6, 120)
+    q_cams, g_cams = rng.integers(0, 3, 31), rng.integers(0, 3, 120)
+    junk = np.isin(g_pids, [-1])
+    r_np, pos_np = _match_list_numpy(dist, q_pids, q_cams, g_pids, g_cams, junk)
+    tensors = [torch.from_numpy(a) for a in (dist, q_pids, q_cams, g_pids, g_cams, junk)]
+    r_t, pos_t = _match_list_torch(*tensors)
+    np.testing.assert_array_equal(r_t, r_np)
+    np.testing.assert_array_equal(pos_t, pos_np)
+    assert len(r_np) > 50
