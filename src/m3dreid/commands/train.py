@@ -1,0 +1,50 @@
+"""``m3dreid train``: train the model of a config (or assemble a two-stream model from two trained streams)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from m3dreid.commands._common import add_config_arguments, config_from_args
+
+HELP = "train a model from a config (two-stream configs assemble their streams' checkpoints instead)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--out", default=None, help="run folder (default: the config's output_dir)")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="CHECKPOINT",
+        help="continue a run: from RUN/last.pt, or from the CHECKPOINT given (e.g. RUN/last.prev.pt)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from m3dreid.engine.checkpoint import CheckpointError
+    from m3dreid.engine.run import ASSEMBLY_KEYS, assemble_two_stream, train_from_config
+
+    config = config_from_args(args)
+    if args.out:
+        config = dataclasses.replace(config, output_dir=args.out)
+    try:
+        if any(key in config.model.kwargs for key in ASSEMBLY_KEYS):
+            path = assemble_two_stream(config)
+            print(f"assembled two-stream model: {path}")
+            print(f"evaluate it with: m3dreid eval -c <config> --set model.checkpoint={path}")
+            return 0
+        result = train_from_config(config, resume=args.resume)
+    except CheckpointError as err:
+        print(f"m3dreid train: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"m3dreid train: interrupted; resume with --resume (checkpoint in {config.output_dir})", file=sys.stderr)
+        return 130
+    print(f"trained {result.epochs_done} epochs ({result.global_step} steps), loss {result.last_loss:.4f}, "
+          f"accuracy {result.last_acc:.3f}; checkpoint {result.checkpoint}")  # fmt: skip
+    return 0
