@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work", default="runs/experiments", help="docs: run cache folder")
     parser.add_argument("--experiments", default=None, help="folder of the config sets (default: experiments/)")
     parser.add_argument("--fps-seconds", type=float, default=1.0, help="seconds of timing per frames/s measurement")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (1 thread each)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads of this process (small CPU models: 1 is fastest)"
+    )
     parser.add_argument("--run", dest="runs", action="append", default=[], help="saliency: a run folder (repeat)")
     parser.add_argument("--count", type=int, default=4, help="saliency: number of query tracklets")
     parser.add_argument("--frames", type=int, default=8, help="saliency: frames a tracklet strip")
@@ -54,6 +58,7 @@ def _run_table(args: argparse.Namespace) -> int:
         splits=args.splits,
         rows=args.rows,
         fps_seconds=args.fps_seconds,
+        workers=args.jobs,
     )
     path = write_table_files(spec, out, data=args.data)
     print(table_markdown(spec, {args.data: result}, synthetic=args.data == "synthetic"))
@@ -73,6 +78,7 @@ def _docs(args: argparse.Namespace) -> int:
         size=args.size,
         seeds=args.seeds,
         command=command,
+        workers=args.jobs,
         tables=args.tables or TABLE_NAMES,
         saliency=lambda figures, results: saliency_for_docs(results.get("table3"), figures),
     )
@@ -95,6 +101,10 @@ def _saliency(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.what == "docs":
         return _docs(args)
     if args.what == "saliency":

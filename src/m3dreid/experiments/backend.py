@@ -64,10 +64,35 @@ def _percent(result) -> dict[str, float]:
 
 
 def evaluate(config: Config, checkpoint: Path, *, rerank: bool) -> dict[str, float]:
-    """Whole-tracklet evaluation of one trained run on its dataset's query/gallery, optionally re-ranked."""
-    from m3dreid.engine.run import evaluate_run
+    """Whole-tracklet evaluation of one trained run on its dataset's query/gallery, optionally re-ranked.
 
-    return _percent(evaluate_run(config, checkpoint, rerank=rerank))
+    The features are saved beside the checkpoint once (``features.npz``), so the re-ranked row and a later rerun
+    rank them again without the network.
+    """
+    from m3dreid.data import dataset_from_config
+    from m3dreid.data.loader import load_frames
+    from m3dreid.evaluation import evaluate_features, features_from_dataset, load_features, save_features
+
+    path = Path(checkpoint).parent / f"features-{Path(checkpoint).stem}.npz"
+    if path.is_file():
+        features = load_features(path)
+    else:
+        model = load_for_eval_cpu(config, checkpoint)
+        features = features_from_dataset(
+            model,
+            dataset_from_config(config.data),
+            load_frames_fn=lambda tracklet, indices: load_frames(tracklet, config.data, indices),
+            chunk_size=config.eval.chunk_size,
+            device=next(model.parameters()).device,
+            flip=config.eval.flip,
+            meta={"model": config.model.name, "checkpoint": str(checkpoint)},
+        )
+        save_features(features, path)
+    ev = config.eval
+    result = evaluate_features(
+        features, metric=ev.distance, rerank=rerank, k1=ev.k1, k2=ev.k2, lambda_value=ev.lambda_value, max_rank=20
+    )
+    return _percent(result)
 
 
 def evaluate_fusion(configs: Sequence[Config], checkpoints: Sequence[Path], *, rerank: bool) -> dict[str, float]:
@@ -91,8 +116,15 @@ def evaluate_fusion(configs: Sequence[Config], checkpoints: Sequence[Path], *, r
     return evaluate(config, model_file, rerank=rerank)
 
 
-def load_model(config: Config, checkpoint: Path | None) -> torch.nn.Module:
-    """The model of a run, with its trained weights when ``checkpoint`` is given, in eval mode."""
+def load_for_eval_cpu(config: Config, checkpoint: Path) -> torch.nn.Module:
+    """The model of a run with its trained weights, in eval mode, on the run's device (CPU for the CPU recipes)."""
+    from m3dreid.engine.run import load_for_eval
+
+    return load_for_eval(config, checkpoint=checkpoint).eval()
+
+
+def load_model(config: Config, checkpoint: Path) -> torch.nn.Module:
+    """The model of a run on the CPU, for saliency maps."""
     from m3dreid.engine.run import load_for_eval
 
     return load_for_eval(config, checkpoint=checkpoint, device="cpu").eval()

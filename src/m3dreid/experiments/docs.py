@@ -66,6 +66,7 @@ def write_results_page(
     command: str,
     tables: Sequence[str] = tuple(TABLES),
     saliency: Callable[[Path, dict], Path | None] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Run every table on the synthetic data (cached in ``work``) and write ``out/results.md`` with its figures."""
     start = time.perf_counter()
@@ -76,7 +77,9 @@ def write_results_page(
     for name in tables:
         spec = TABLES[name]
         t0 = time.perf_counter()
-        result = run_table(spec, config_sets[name], data="synthetic", root=None, out=work, size=size, seeds=seeds)
+        result = run_table(
+            spec, config_sets[name], data="synthetic", root=None, out=work, size=size, seeds=seeds, workers=workers
+        )
         results[name] = result
         timings.append(f"{name} {_minutes(time.perf_counter() - t0)}")
         plot = plot_table(spec, result, figures / f"{name}_synthetic.png")

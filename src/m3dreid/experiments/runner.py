@@ -104,6 +104,27 @@ class _Cells:
         return record["metrics"]["rerank" if row.rerank else "plain"], record
 
 
+def _train_unit(job: tuple) -> str:
+    """Worker of the process pool: train and evaluate one (row, seed, split) with one torch thread."""
+    import torch
+
+    spec, config_set, data, root, size, out, row_key, seed, split = job
+    torch.set_num_threads(1)
+    cells = _Cells(spec=spec, config_set=config_set, data=data, root=Path(root), size=size, out=Path(out))
+    row = spec.row(row_key)
+    return cells.trained(row, seed=seed, split=split, rerank=row.rerank)["run_dir"]
+
+
+def _train_in_parallel(jobs: list[tuple], workers: int) -> None:
+    """Train independent runs in ``workers`` processes (one thread each: small CPU models scale better this way)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for run_dir in pool.map(_train_unit, jobs):
+            log.info("done %s", run_dir)
+
+
 def _compute_seconds(records: set[str]) -> float:
     """Seconds the table costs from scratch: training and evaluation in every record it uses, each counted once."""
     total = 0.0
@@ -125,8 +146,12 @@ def run_table(
     splits: Sequence[int] | None = None,
     rows: Sequence[str] | None = None,
     fps_seconds: float = 1.0,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Run ``spec`` on ``data``; write and return its result (``<out>/<table>_<data>.json``)."""
+    """Run ``spec`` on ``data``; write and return its result (``<out>/<table>_<data>.json``).
+
+    ``workers > 1`` trains the independent runs in that many processes first; the table is then read from the cache.
+    """
     if data not in DATA_CHOICES:
         raise ValueError(f"unknown data '{data}'; choose one of {', '.join(DATA_CHOICES)}")
     out = Path(out)
@@ -139,6 +164,16 @@ def run_table(
     splits = tuple(splits) if splits else default_splits(data)
     chosen = [spec.row(key) for key in rows] if rows else list(spec.rows)
     cells = _Cells(spec=spec, config_set=config_set, data=data, root=Path(root), size=size, out=out)
+
+    if workers > 1:
+        keys = dict.fromkeys(k for row in chosen for k in (row.streams if row.is_fusion else (row.key,)))
+        jobs = [
+            (spec, config_set, data, str(root), size, str(out), key, seed, split)
+            for seed in seeds
+            for key in keys
+            for split in splits
+        ]
+        _train_in_parallel(jobs, workers)
 
     values: dict[str, dict[str, list[float]]] = {}
     run_dirs: dict[str, list[str]] = {}
