@@ -6,6 +6,7 @@ Models come from the registry (``model.name`` + ``model.kwargs``), datasets from
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable
@@ -116,6 +117,17 @@ def train_from_config(
     from m3dreid.data import dataset_from_config
 
     run_dir = Path(run_dir or config.output_dir)
+    # ---- distributed (torchrun) begin: m3dreid.engine.distributed; a no-op without the torchrun environment ----
+    from m3dreid.engine import distributed
+
+    dist_info = distributed.init_distributed(device=device or config.train.device)
+    wrap = None
+    if dist_info.world_size > 1:  # one device per rank, DDP (+ SyncBN), disjoint batches, rank 0 logs and saves
+        device = str(dist_info.device)
+        wrap = functools.partial(distributed.wrap_model, device=dist_info.device, sync_bn=config.train.sync_bn)
+        if not dist_info.is_main:
+            logging.getLogger("m3dreid").setLevel(logging.WARNING)
+    # ---- distributed end ----
     seed_everything(config.train.seed)  # the model's initial weights depend on the seed only
     dataset = dataset if dataset is not None else dataset_from_config(config.data)
     log.info("%s", dataset.summary())
@@ -128,11 +140,17 @@ def train_from_config(
         model=model,
         config=config,
         run_dir=run_dir,
-        epoch_loader=make_epoch_loader(dataset, config),
+        epoch_loader=make_epoch_loader(dataset, config, rank=dist_info.rank, world_size=dist_info.world_size),
         device=device,
+        is_main=dist_info.is_main,
+        wrap_model=wrap,
         meta={"num_classes": num_classes, "model": config.model.name},
     )
-    return trainer.fit(resume=resume)
+    try:
+        return trainer.fit(resume=resume)
+    finally:
+        if dist_info.world_size > 1:
+            distributed.cleanup_distributed()
 
 
 def _num_classes_of(path: str | Path) -> int:
