@@ -72,3 +72,9 @@ def test_bad_config_set_names_file_and_key(tmp_path):
     path.write_text("seeds: [a]\n")
     with pytest.raises(ConfigError, match="'seeds' must be a list of integers"):
         load_config_set(path)
+
+
+def test_flow_row_reads_flow_channels(config_sets):
+    row = TABLES["table5"].row("flow_two_stream")
+    config = row_config(config_sets["table5"], row, data="synthetic", root="/d", size="tiny", seed=0)
+    assert config.data.with_flow and config.model.name == "flow_two_stream_resnet50"
