@@ -2,11 +2,13 @@
 
 Each rank gets the torchrun environment variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), joins a
 gloo group through ``init_distributed`` exactly as under ``torchrun``, checks the collectives, trains with the real
-``Trainer`` on its half of every global batch, and saves its final state dict for the parent test to compare.
+``Trainer`` on its half of every global batch of the tiny synthetic set, and saves its final state dict for the
+parent test to compare.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -17,12 +19,12 @@ from torch import nn
 
 from m3dreid.config import config_from_dict
 from m3dreid.engine import distributed as D
-from m3dreid.engine.checkpoint import atomic_save
+from m3dreid.engine.checkpoint import atomic_save, load_file
 from m3dreid.engine.trainer import Trainer
 from m3dreid.models.base import VideoReIDModel
 
-NUM_IDS = 4
-GLOBAL_BATCH = 8  # 4 identities x 2 clips; each of 2 ranks takes 4
+NUM_IDS = 9  # training identities of the tiny synthetic set
+GLOBAL_BATCH = 8  # 4 identities x 2 tracklets; each of 2 ranks takes 4
 
 
 class TinyTemporalNet(VideoReIDModel):
@@ -62,21 +64,30 @@ def make_model() -> TinyTemporalNet:
     return TinyTemporalNet(num_classes=NUM_IDS)
 
 
-def global_batches(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Two global batches of (clips (8, 4, 3, 16, 8), pids, camids) per epoch, fixed by the epoch number."""
-    gen = torch.Generator().manual_seed(100 + epoch)
+def synthetic_batches(root: Path, out: Path, *, epochs: int = 2, per_epoch: int = 2) -> Path:
+    """Global batches of the tiny synthetic set through m3dreid's own P x K loader, saved to ``out`` for all ranks.
+
+    Each batch is ``(clips (8, 4, 3, 64, 32), pids (8,), camids (8,))``: 4 identities x 2 tracklets. Decoding once in
+    the parent keeps the ranks and the single-process reference on byte-identical inputs.
+    """
+    from m3dreid.config import DataConfig
+    from m3dreid.data import build_train_loader, create_dataset
+
+    data = DataConfig(dataset="synthetic", root=str(root), height=64, width=32, seq_len=4)
+    data = dataclasses.replace(data, ids_per_batch=4, tracklets_per_id=2, workers=0, hflip=0.0, random_erasing=0.0)
+    loader = build_train_loader(create_dataset("synthetic", root), data, seed=0, num_batches=per_epoch)
     batches = []
-    for _ in range(2):
-        pids = torch.arange(NUM_IDS).repeat_interleave(2)[torch.randperm(GLOBAL_BATCH, generator=gen)]  # (8,)
-        clips = torch.randn(GLOBAL_BATCH, 4, 3, 16, 8, generator=gen) + pids.view(-1, 1, 1, 1, 1) * 0.5
-        batches.append((clips, pids, torch.zeros_like(pids)))
-    return batches
+    for epoch in range(epochs):
+        loader.batch_sampler.set_epoch(epoch)
+        batches.append([tuple(t) for t in loader])
+    atomic_save({"batches": [[list(b) for b in epoch] for epoch in batches]}, out)
+    return out
 
 
-def rank_batches(epoch: int, *, rank: int, world_size: int) -> list[tuple[torch.Tensor, ...]]:
+def rank_batches(epoch: int, *, batches: list, rank: int, world_size: int) -> list[tuple[torch.Tensor, ...]]:
     """This rank's disjoint share of each global batch: a contiguous slice, so the shares concatenate to it."""
     share = GLOBAL_BATCH // world_size
-    return [tuple(t[rank * share : (rank + 1) * share] for t in batch) for batch in global_batches(epoch)]
+    return [tuple(t[rank * share : (rank + 1) * share] for t in batch) for batch in batches[epoch]]
 
 
 def train_config(*, sync_bn: bool):
@@ -85,14 +96,15 @@ def train_config(*, sync_bn: bool):
     return config_from_dict({"train": train})
 
 
-def train(run_dir: Path, *, rank: int, world_size: int, sync_bn: bool) -> dict[str, torch.Tensor]:
+def train(run_dir: Path, *, batches: Path, rank: int, world_size: int, sync_bn: bool) -> dict[str, torch.Tensor]:
     """Train ``make_model()`` with the Trainer; world_size 1 = the single-process reference on whole batches."""
     config = train_config(sync_bn=sync_bn)
+    global_batches = load_file(batches)["batches"]
     trainer = Trainer(
         model=make_model(),
         config=config,
         run_dir=run_dir,
-        epoch_loader=functools.partial(rank_batches, rank=rank, world_size=world_size),
+        epoch_loader=functools.partial(rank_batches, batches=global_batches, rank=rank, world_size=world_size),
         device="cpu",
         is_main=D.is_main(),
         wrap_model=functools.partial(D.wrap_model, device=torch.device("cpu"), sync_bn=config.train.sync_bn),
@@ -101,7 +113,7 @@ def train(run_dir: Path, *, rank: int, world_size: int, sync_bn: bool) -> dict[s
     return {k: v.detach().clone() for k, v in D.unwrap_model(trainer.model).state_dict().items()}
 
 
-def worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+def worker(rank: int, world_size: int, port: int, out_dir: str, batches: str) -> None:
     """One DDP rank, started by torch.multiprocessing (spawn) with the environment torchrun would set."""
     torch.set_num_threads(1)
     os.environ.update(
@@ -129,7 +141,8 @@ def worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
         report["mean"] = float(D.all_reduce_mean(torch.tensor(float(rank))))
         D.barrier()
         for sync_bn in (True, False):
-            state = train(out / f"run_sync{int(sync_bn)}", rank=rank, world_size=world_size, sync_bn=sync_bn)
+            run_dir = out / f"run_sync{int(sync_bn)}"
+            state = train(run_dir, batches=Path(batches), rank=rank, world_size=world_size, sync_bn=sync_bn)
             atomic_save(state, out / f"rank{rank}_sync{int(sync_bn)}.pt")
         (out / f"rank{rank}.json").write_text(json.dumps(report))
     finally:

@@ -1,11 +1,11 @@
 """Distributed helpers: single-process behaviour, the CPU SyncBN layer, and 2-process gloo DDP through the Trainer.
 
-The DDP test trains the same tiny model (BatchNorm2d + BatchNorm3d) twice: with 2 gloo ranks that each see half of
-every global batch, and in this process on the whole batches. Why the two must agree to 1e-5: the softmax loss is a
-per-sample mean, so DDP's average of the ranks' gradients equals the gradient of the whole batch, and with
-``sync_bn`` BatchNorm normalises with the statistics of the whole batch on every rank. Without SyncBN each rank
-normalises with its own half-batch statistics, so that run only keeps the ranks identical to each other (DDP's
-gradient averaging and buffer broadcast) and is checked to *differ* from the single-process run. A batch-hard
+The DDP test trains the same tiny model (BatchNorm2d + BatchNorm3d) on the tiny synthetic set twice: with 2 gloo
+ranks that each see half of every global batch, and in this process on the whole batches. Why the two must agree to
+1e-5: the softmax loss is a per-sample mean, so DDP's average of the ranks' gradients equals the gradient of the
+whole batch, and with ``sync_bn`` BatchNorm normalises with the statistics of the whole batch on every rank.
+Without SyncBN each rank normalises with its own half-batch statistics, so that run only keeps the ranks identical
+to each other (DDP's gradient averaging) and is checked to *differ* from the single-process run. A batch-hard
 triplet loss would differ for the same reason (mining within each rank's half), so the test uses softmax only.
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
-from ddp_worker import make_model, train, worker
+from ddp_worker import make_model, synthetic_batches, train, worker
 from torch import nn
 
 from m3dreid.engine import distributed as D
@@ -84,9 +85,18 @@ def test_distributed_batchnorm_equals_batchnorm_without_a_group():
     assert torch.allclose(converted(x), expected, atol=1e-6)
 
 
-def test_two_process_gloo_ddp_equals_single_process(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_synthetic(tmp_path_factory):
+    from m3dreid.data.synthetic import make_synthetic
+
+    return make_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", size="tiny", seed=0)
+
+
+def test_two_process_gloo_ddp_equals_single_process(tmp_path, tiny_synthetic):
     world = 2
-    mp.start_processes(worker, args=(world, _free_port(), str(tmp_path)), nprocs=world, start_method="spawn")
+    batches = synthetic_batches(Path(tiny_synthetic), tmp_path / "batches.pt")
+    args = (world, _free_port(), str(tmp_path), str(batches))
+    mp.start_processes(worker, args=args, nprocs=world, start_method="spawn")
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
     for rank, report in enumerate(reports):
         assert (report["rank"], report["world_size"], report["backend"]) == (rank, 2, "gloo")
@@ -100,7 +110,7 @@ def test_two_process_gloo_ddp_equals_single_process(tmp_path):
     assert all(not k.startswith("module.") for k in load_file(tmp_path / "run_sync1" / "last.pt")["model"])
 
     torch.manual_seed(0)
-    single = train(tmp_path / "single", rank=0, world_size=1, sync_bn=False)
+    single = train(tmp_path / "single", batches=batches, rank=0, world_size=1, sync_bn=False)
     start = make_model().state_dict()
     assert max((single[k].float() - start[k].float()).abs().max().item() for k in single) > 1e-2  # it did train
 
