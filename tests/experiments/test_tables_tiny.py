@@ -60,3 +60,14 @@ def test_table_command_tiny(name, work, capsys):
         assert any(is_missing(c) for c in row) == (row[0] not in labels), row
     if any({c.better, *c.worse} <= set(ran) for c in spec.claims):
         assert "Holds in seeds" in (work / f"{name}_synthetic.md").read_text()
+
+
+def test_saliency_page_of_table3_runs(work, capsys):
+    runs = json.loads((work / "table3_synthetic.json").read_text())["run_dirs"]
+    out = work / "saliency"
+    argv = ["experiment", "saliency", "--run", runs["resnet50"][0], "--run", runs["m3d"][0], "--count", "2"]
+    assert main([*argv, "--frames", "6", "--out", str(out), "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "resnet50_2d: mean motion overlap" in printed and "m3d_resnet50: mean motion overlap" in printed
+    assert sorted(p.name for p in out.glob("*.png")) == ["saliency_00.png", "saliency_01.png"]
+    assert (out / "index.html").read_text().count("<img") == 2
