@@ -26,6 +26,7 @@ __all__ = [
     "load_model",
     "load_clip",
     "model_stats",
+    "per_kind_ap",
     "device_name",
 ]
 
@@ -181,6 +182,26 @@ def model_stats(config: Config, *, extras: Sequence[str], fps_seconds: float) ->
     if "fps" in extras:
         stats["fps"] = _frames_per_second(model, config, fps_seconds)
     return stats
+
+
+def per_kind_ap(run_dir: Path, root: Path) -> dict[str, float]:
+    """Synthetic only: mAP (percent) over the queries of each identity kind (motion / rhythm / appearance groups).
+
+    Reads the run's saved features, so it costs no network pass; tells whether a model learnt the temporal groups.
+    """
+    import numpy as np
+
+    from m3dreid.data.synthetic import KINDS, read_groups
+    from m3dreid.evaluation import evaluate_features, load_features
+
+    files = sorted(Path(run_dir).glob("features-*.npz"))
+    if not files:
+        return {}
+    features = load_features(files[0])
+    result = evaluate_features(features, device="cpu")
+    groups = read_groups(root)
+    kinds = np.array([groups.get(int(pid), {}).get("kind", "") for pid in features.q_pids])
+    return {kind: 100.0 * float(np.nanmean(result.ap[kinds == kind])) for kind in KINDS if (kinds == kind).any()}
 
 
 def device_name() -> str:
