@@ -105,8 +105,12 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.what == "docs":
-        return _docs(args)
-    if args.what == "saliency":
-        return _saliency(args)
-    return _run_table(args)
+    try:
+        if args.what == "docs":
+            return _docs(args)
+        if args.what == "saliency":
+            return _saliency(args)
+        return _run_table(args)
+    except (ValueError, KeyError, FileNotFoundError) as err:  # config, dataset and checkpoint errors name the file
+        print(f"m3dreid experiment {args.what}: {err}", file=sys.stderr)
+        return 1
