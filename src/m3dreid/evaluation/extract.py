@@ -104,7 +104,9 @@ def extract_tracklet(
     if num == 0:
         raise ValueError(f"{_describe(tracklet)}: no frames")
     views = (False, True) if flip else (False,)
-    kept: dict[bool, list[torch.Tensor]] = {v: [] for v in views}
+    # One (1, T, d) buffer per view, filled chunk by chunk: no small tensor is left between two chunks' large
+    # activation buffers, which would fragment the CPU heap and make the peak grow with the tracklet length.
+    kept: dict[bool, torch.Tensor] = {}
     for w_start, w_stop, k_start, k_stop in chunk_windows(num, chunk_size, radius):
         if whole is not None:
             window = whole[w_start:w_stop]  # (W, C, H, W)
@@ -115,10 +117,15 @@ def extract_tracklet(
             x = clip.flip(-1) if mirrored else clip
             with _autocast(device, amp):
                 feats = model.frame_features(x)  # (1, W, d)
-            kept[mirrored].append(feats[:, k_start:k_stop])  # (1, k, d) centre frames only
+            if mirrored not in kept:
+                kept[mirrored] = feats.new_empty(1, num, feats.shape[2])  # (1, T, d)
+            start = w_start + k_start
+            kept[mirrored][:, start : start + k_stop - k_start] = feats[:, k_start:k_stop]  # centre frames only
+            del feats
+        del clip, window
     out = None
     for mirrored in views:
-        frame_feats = torch.cat(kept[mirrored], dim=1)  # (1, T, d)
+        frame_feats = kept[mirrored]  # (1, T, d)
         with _autocast(device, amp):
             feat = model.aggregate(frame_feats).float()[0]  # (D,)
         out = feat if out is None else (out + feat) / 2
