@@ -278,6 +278,8 @@ class Trainer:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(self.config, self.run_dir / CONFIG_NAME)
+            if not resume:  # a new run in an old folder starts a new log; a resumed run appends to its own
+                (self.run_dir / LOG_NAME).unlink(missing_ok=True)
         self._open_tensorboard()
         checkpoint = None
         loss, acc = float("nan"), float("nan")
