@@ -113,8 +113,14 @@ def main() -> None:
                     + [f"{frames / r['seconds']:.1f}"])  # fmt: skip
     headers = ["mode", "frames", "peak MB"] + (["peak MB, fixed mmap threshold"] if device.type == "cpu" else [])
     print(markdown_table([*headers, "frames/s"], rows))
-    first, last = rows[0], rows[len(lengths) - 1]
-    print(f"\nchunked peak at {last[1]} frames / at {first[1]} frames: {float(last[-2]) / float(first[-2]):.2f}")
+    chunked = [float(r[-2]) for r in rows[: len(lengths)]]
+    one_pass = [(int(r[1].replace(",", "")), float(r[-2])) for r in rows[len(lengths) :]]
+    slope = (one_pass[-1][1] - one_pass[0][1]) / max(one_pass[-1][0] - one_pass[0][0], 1) if len(one_pass) > 1 else 0
+    print(
+        f"\nchunked peak over {lengths[0]:,}..{lengths[-1]:,} frames: {min(chunked):.0f}..{max(chunked):.0f} MB; "
+        f"one pass grows {slope:.2f} MB a frame (~{slope * lengths[-1]:,.0f} MB at {lengths[-1]:,} frames)"
+    )
+    print("(frames/s are wall-clock figures of a shared machine; the memory columns are the point here)")
 
 
 if __name__ == "__main__":
