@@ -104,3 +104,15 @@ def test_training_learns_the_tiny_set(tmp_path):
     with torch.no_grad():
         predicted = model.head(model(data.clips)).argmax(1)  # (N,)
     assert torch.equal(predicted, data.pids)
+
+
+def test_periodic_evaluation_hook(tmp_path):
+    seen = []
+
+    def evaluate(model, epoch):
+        seen.append((epoch, model.training))
+        return {"mAP": 0.5}
+
+    config = tiny_config(epochs=4, eval_every=2)
+    Trainer(model=make_model(), config=config, run_dir=tmp_path, epoch_loader=TinyClips(), evaluate_fn=evaluate).fit()
+    assert seen == [(2, True), (4, True)]

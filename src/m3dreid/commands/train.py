@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CHECKPOINT",
         help="continue a run: from RUN/last.pt, or from the CHECKPOINT given (e.g. RUN/last.prev.pt)",
     )
+    parser.add_argument("--eval", action="store_true", help="evaluate the trained model (as `m3dreid eval`) at the end")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,4 +48,9 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"trained {result.epochs_done} epochs ({result.global_step} steps), loss {result.last_loss:.4f}, "
           f"accuracy {result.last_acc:.3f}; checkpoint {result.checkpoint}")  # fmt: skip
+    if args.eval and result.checkpoint is not None:
+        from m3dreid.commands.evaluate import evaluate_run, results_table
+
+        results = evaluate_run(config, checkpoint=result.checkpoint)
+        print(results_table([(config.output_dir, label, r) for label, r in results.items()]))
     return 0

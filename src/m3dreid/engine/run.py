@@ -105,6 +105,28 @@ def _load_matching(model: nn.Module, path: str | Path, *, skip_modules: tuple[st
     return sorted(set(own) - set(keep))
 
 
+def _periodic_evaluation(dataset: Any, config: Config) -> Callable[[nn.Module, int], dict[str, float]]:
+    """``(model, epoch) -> {mAP, rank1}`` on the query / gallery of ``dataset``, for ``train.eval_every``."""
+
+    def evaluate(model: nn.Module, epoch: int) -> dict[str, float]:
+        from m3dreid.data.loader import load_frames
+        from m3dreid.evaluation.evaluate import evaluate_features
+        from m3dreid.evaluation.features import features_from_dataset
+
+        features = features_from_dataset(
+            model,
+            dataset,
+            load_frames_fn=lambda tracklet, indices: load_frames(tracklet, config.data, indices),
+            chunk_size=config.eval.chunk_size,
+            device="auto",
+            amp=config.train.amp,
+        )
+        result = evaluate_features(features, metric=config.eval.distance, max_rank=config.eval.max_rank)
+        return {"mAP": result.mAP, "rank1": result.rank(1)}
+
+    return evaluate
+
+
 def train_from_config(
     config: Config,
     *,
@@ -144,6 +166,7 @@ def train_from_config(
         device=device,
         is_main=dist_info.is_main,
         wrap_model=wrap,
+        evaluate_fn=_periodic_evaluation(dataset, config) if config.train.eval_every > 0 else None,
         meta={"num_classes": num_classes, "model": config.model.name},
     )
     try:

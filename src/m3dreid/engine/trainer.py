@@ -292,7 +292,7 @@ class Trainer:
                 self.scheduler.step()
                 self.epoch = epoch + 1
                 log.info("epoch %d/%d: loss %.4f acc %.3f", self.epoch, tc.epochs, loss, acc)
-                if self.evaluate_fn is not None and tc.eval_every > 0 and self.epoch % tc.eval_every == 0:
+                if self.evaluate_fn and self.is_main and tc.eval_every > 0 and self.epoch % tc.eval_every == 0:
                     metrics = self.evaluate_fn(self.module, self.epoch)
                     log.info("epoch %d eval: %s", self.epoch, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
                 if self.epoch % max(tc.save_every, 1) == 0 or self.epoch == tc.epochs:
