@@ -118,7 +118,7 @@ def test_m3d_resnet50_chunked_equals_one_pass():
     from m3dreid import create_model
 
     torch.manual_seed(0)
-    model = create_model("m3d_resnet50", num_classes=0, base_channels=8).eval()
+    model = create_model("m3d_resnet50", num_classes=0, base_channels=4).eval()
     assert model.temporal_radius > 0
     with torch.no_grad():  # M3D layers start at zero (= the 2D network): give them weights, as after training
         zero_kernels = [p for p in model.parameters() if p.dim() > 1 and p.abs().max() == 0]
