@@ -11,7 +11,7 @@ the fragmenting heap). The chunked rows are therefore measured twice: with glibc
 threshold (``MALLOC_MMAP_THRESHOLD_=1048576``), which shows what the code itself holds.
 
     python benchmarks/extract_memory.py            # T = 125 .. 2,000 frames at 128x64
-    python benchmarks/extract_memory.py --quick    # T = 125 .. 1,000
+    python benchmarks/extract_memory.py --quick    # T = 125 .. 500
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> None:
         frames, chunk = (int(v) for v in args.child.split(","))
         print(json.dumps(measure(args, frames, chunk)))
         return
-    lengths = parse_ints(args.lengths or ("125,250,500,1000" if args.quick else "125,250,500,1000,2000"))
+    lengths = parse_ints(args.lengths or ("125,250,500" if args.quick else "125,250,500,1000,2000"))
     device = pick_device(args.device)
     print(f"device: {describe_device(device)}")
     if device.type != "cuda":
