@@ -7,11 +7,12 @@ in plain averaging. The MLP's last layer starts at zero, so a fresh model pools 
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from m3dreid.models.video_net import VideoNet, build_video_net
-from m3dreid.models.video_resnet import VideoResNet
+from m3dreid.models.video_net import VideoNet, build_resnet_video_net
 from m3dreid.registry import MODELS
 
 __all__ = ["AttentionPool", "attention_resnet50"]
@@ -47,6 +48,12 @@ def attention_resnet50(
     attention_hidden: int = 256,
 ) -> VideoNet:
     """2D ResNet + temporal attention (quality-weighted) pooling."""
-    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride)
-    pool = AttentionPool(backbone.out_channels, hidden=attention_hidden)
-    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+    return build_resnet_video_net(
+        pool=partial(AttentionPool, hidden=attention_hidden),
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )

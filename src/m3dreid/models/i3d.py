@@ -16,12 +16,14 @@ summed over time by :func:`~m3dreid.layers.temporal_shift_sum`; no permute to ``
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from m3dreid.layers import temporal_shift_sum
-from m3dreid.models.video_net import AvgPool, VideoNet, build_video_net
+from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
 from m3dreid.models.video_resnet import VideoBasicBlock, VideoResNet
 from m3dreid.registry import MODELS
 
@@ -94,7 +96,13 @@ def i3d_resnet50(
     temporal_padding: str = "replicate",
 ) -> VideoNet:
     """I3D ResNet (3x3 -> 3x3x3 everywhere) with temporal average pooling; ``pretrained`` 2D weights are inflated."""
-    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride)
-    inflate_backbone(backbone, inflate=inflate, padding=temporal_padding)
-    pool = AvgPool(backbone.out_channels)
-    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+    return build_resnet_video_net(
+        pool=AvgPool,
+        temporal=partial(inflate_backbone, inflate=inflate, padding=temporal_padding),
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )

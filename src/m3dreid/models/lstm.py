@@ -6,11 +6,12 @@ The LSTM is one layer, unidirectional, ``lstm_hidden=512`` units (a knob); it is
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from m3dreid.models.video_net import VideoNet, build_video_net
-from m3dreid.models.video_resnet import VideoResNet
+from m3dreid.models.video_net import VideoNet, build_resnet_video_net
 from m3dreid.registry import MODELS
 
 __all__ = ["LSTMPool", "lstm_resnet50"]
@@ -41,6 +42,12 @@ def lstm_resnet50(
     lstm_hidden: int = 512,
 ) -> VideoNet:
     """2D ResNet + LSTM sequence head."""
-    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride)
-    pool = LSTMPool(backbone.out_channels, hidden=lstm_hidden)
-    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+    return build_resnet_video_net(
+        pool=partial(LSTMPool, hidden=lstm_hidden),
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+    )

@@ -24,12 +24,13 @@ branches gives ``(n+1) * 256`` per frame, averaged over time, then the shared 12
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import nn
 
 from m3dreid.layers import GlobalM3D, LocalM3D
-from m3dreid.models.video_net import AvgPool, VideoNet, build_video_net
+from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
 from m3dreid.models.video_resnet import VideoResNet
 from m3dreid.registry import MODELS
 
@@ -111,10 +112,6 @@ def add_local_m3d(backbone: VideoResNet, *, n: int, positions=None, tap: str = "
     return backbone
 
 
-def _backbone(depth: int, base_channels: int, last_stride: int, in_channels: int = 3) -> VideoResNet:
-    return VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride, in_channels=in_channels)
-
-
 def _m3d(
     *,
     num_classes: int,
@@ -123,22 +120,32 @@ def _m3d(
     base_channels: int,
     last_stride: int,
     pretrained: str,
-    local_n: int,
-    global_n: int | None,
-    local_positions,
-    global_dim: int,
-    m3d_tap: str,
+    local_n: int = 0,
+    global_n: int | None = None,
+    local_positions=None,
+    global_dim: int = 256,
+    m3d_tap: str = "relu",
     in_channels: int = 3,
 ) -> VideoNet:
-    """``global_n=None`` means temporal average pooling (no global head); ``global_n=0`` keeps the head, no branches."""
-    backbone = add_local_m3d(
-        _backbone(depth, base_channels, last_stride, in_channels), n=local_n, positions=local_positions, tap=m3d_tap
-    )
+    """``global_n=None`` means temporal average pooling (no global head); ``global_n=0`` keeps the head, no branches.
+
+    The defaults are the 2D network: no local layers, average pooling.
+    """
     if global_n is None:
-        pool = AvgPool(backbone.out_channels)
+        pool = AvgPool
     else:
-        pool = GlobalM3DPool(backbone.out_channels, dim=global_dim, n=global_n)
-    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+        pool = partial(GlobalM3DPool, dim=global_dim, n=global_n)
+    return build_resnet_video_net(
+        pool=pool,
+        temporal=partial(add_local_m3d, n=local_n, positions=local_positions, tap=m3d_tap),
+        num_classes=num_classes,
+        embed_dim=embed_dim,
+        depth=depth,
+        base_channels=base_channels,
+        last_stride=last_stride,
+        pretrained=pretrained,
+        in_channels=in_channels,
+    )
 
 
 @MODELS.register("resnet50_2d")
@@ -160,11 +167,6 @@ def resnet50_2d(
         base_channels=base_channels,
         last_stride=last_stride,
         pretrained=pretrained,
-        local_n=0,
-        global_n=None,
-        local_positions=None,
-        global_dim=256,
-        m3d_tap="relu",
         in_channels=in_channels,
     )
 
@@ -191,9 +193,7 @@ def local_m3d_resnet50(
         last_stride=last_stride,
         pretrained=pretrained,
         local_n=local_n,
-        global_n=None,
         local_positions=local_positions,
-        global_dim=256,
         m3d_tap=m3d_tap,
     )
 
@@ -218,11 +218,8 @@ def global_m3d_resnet50(
         base_channels=base_channels,
         last_stride=last_stride,
         pretrained=pretrained,
-        local_n=0,
         global_n=global_n,
-        local_positions=None,
         global_dim=global_dim,
-        m3d_tap="relu",
     )
 
 

@@ -15,12 +15,14 @@ temporal shift-sum.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from m3dreid.layers import temporal_shift_sum
-from m3dreid.models.video_net import AvgPool, VideoNet, build_video_net
+from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
 from m3dreid.models.video_resnet import VideoResNet
 from m3dreid.registry import MODELS
 
@@ -74,73 +76,34 @@ def add_p3d(backbone: VideoResNet, kind: str) -> VideoResNet:
     return backbone
 
 
-def _p3d(kind: str, *, num_classes, embed_dim, depth, base_channels, last_stride, pretrained) -> VideoNet:
-    backbone = add_p3d(VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride), kind)
-    pool = AvgPool(backbone.out_channels)
-    return build_video_net(backbone, pool, embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained)
+def _p3d_builder(kind: str, doc: str):
+    """Register ``p3d_{kind}_resnet50``: the three P3D variants differ only in ``kind``, so one body serves them."""
+
+    def builder(
+        *,
+        num_classes: int = 0,
+        embed_dim: int = 128,
+        depth: int = 50,
+        base_channels: int = 64,
+        last_stride: int = 1,
+        pretrained: str = "",
+    ) -> VideoNet:
+        return build_resnet_video_net(
+            pool=AvgPool,
+            temporal=partial(add_p3d, kind=kind),
+            num_classes=num_classes,
+            embed_dim=embed_dim,
+            depth=depth,
+            base_channels=base_channels,
+            last_stride=last_stride,
+            pretrained=pretrained,
+        )
+
+    builder.__name__ = builder.__qualname__ = f"p3d_{kind}_resnet50"
+    builder.__doc__ = doc
+    return MODELS.register(builder.__name__)(builder)
 
 
-@MODELS.register("p3d_a_resnet50")
-def p3d_a_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-) -> VideoNet:
-    """P3D-A (serial S -> T) at every block, temporal average pooling."""
-    return _p3d(
-        "a",
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-    )
-
-
-@MODELS.register("p3d_b_resnet50")
-def p3d_b_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-) -> VideoNet:
-    """P3D-B (parallel S + T) at every block, temporal average pooling."""
-    return _p3d(
-        "b",
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-    )
-
-
-@MODELS.register("p3d_c_resnet50")
-def p3d_c_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-) -> VideoNet:
-    """P3D-C (S, then T with a residual) at every block, temporal average pooling."""
-    return _p3d(
-        "c",
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-    )
+p3d_a_resnet50 = _p3d_builder("a", "P3D-A (serial S -> T) at every block, temporal average pooling.")
+p3d_b_resnet50 = _p3d_builder("b", "P3D-B (parallel S + T) at every block, temporal average pooling.")
+p3d_c_resnet50 = _p3d_builder("c", "P3D-C (S, then T with a residual) at every block, temporal average pooling.")

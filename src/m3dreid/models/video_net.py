@@ -12,6 +12,7 @@ LSTM, attention), so all are trained and compared under one recipe and one head:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from torch import nn
 from m3dreid.models.base import VideoReIDModel
 from m3dreid.models.video_resnet import VideoResNet, load_2d_weights
 
-__all__ = ["VideoNet", "EmbeddingHead", "AvgPool", "build_video_net"]
+__all__ = ["VideoNet", "EmbeddingHead", "AvgPool", "build_video_net", "build_resnet_video_net"]
 
 
 class AvgPool(nn.Module):
@@ -91,3 +92,28 @@ def build_video_net(
     model = VideoNet(backbone=backbone, pool=pool, embed_dim=embed_dim, num_classes=num_classes)
     model.temporal_radius = backbone.temporal_radius  # temporal parts are in place by now
     return model
+
+
+def build_resnet_video_net(
+    *,
+    pool: Callable[[int], nn.Module],
+    temporal: Callable[[VideoResNet], object] | None = None,
+    num_classes: int,
+    embed_dim: int,
+    depth: int,
+    base_channels: int,
+    last_stride: int,
+    pretrained: str | Path,
+    in_channels: int = 3,
+) -> VideoNet:
+    """The one recipe behind every ``*_resnet50`` builder, so that methods differ only in their temporal parts.
+
+    ``temporal(backbone)`` puts the method's temporal parts into the fresh :class:`VideoResNet` (in place) before the
+    2D weights load; ``pool(frame_dim)`` builds the sequence pool on the backbone's frame vectors.
+    """
+    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride, in_channels=in_channels)
+    if temporal is not None:
+        temporal(backbone)
+    return build_video_net(
+        backbone, pool(backbone.out_channels), embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained
+    )
