@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from m3dreid.utils.io import atomic_write
 
 __all__ = [
     "CheckpointError",
@@ -33,19 +35,7 @@ class CheckpointError(RuntimeError):
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` to a temp file in the same folder, fsync, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, partial(torch.save, obj))
 
 
 def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

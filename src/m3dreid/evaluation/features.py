@@ -13,8 +13,6 @@ File format: one ``.npz`` (numpy only, ``allow_pickle=False``, written to a temp
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ import torch
 from torch import nn
 
 from m3dreid.evaluation.extract import extract_features
+from m3dreid.utils.io import atomic_write
 
 __all__ = ["FeatureSet", "sample_paths", "features_from_dataset", "save_features", "load_features"]
 
@@ -125,8 +124,6 @@ def features_from_dataset(
 
 def save_features(features: FeatureSet, path: str | Path) -> Path:
     """Write ``features`` to ``path`` (.npz) atomically: a temp file in the same folder, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {name: np.asarray(getattr(features, name)) for name in _ARRAYS}
     arrays["q_feats"] = arrays["q_feats"].astype(np.float32)
     arrays["g_feats"] = arrays["g_feats"].astype(np.float32)
@@ -135,17 +132,7 @@ def save_features(features: FeatureSet, path: str | Path) -> Path:
     arrays["junk_pids"] = np.array(features.junk_pids, dtype=np.int64)
     arrays["ap_definition"] = np.array(features.ap_definition)
     arrays["meta"] = np.array(json.dumps(features.meta, sort_keys=True, default=str))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load_features(path: str | Path) -> FeatureSet:

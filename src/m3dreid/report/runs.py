@@ -26,11 +26,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from m3dreid.utils.io import atomic_write_text
 
 __all__ = [
     "RESULTS_FILE",
@@ -48,20 +48,6 @@ RESULTS_FILE = "results.json"
 TRAIN_LOG_FILE = "train_log.csv"
 FEATURES_FILE = "features.npz"
 CONFIG_FILE = "config.yaml"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _plain(value: Any) -> Any:
@@ -99,7 +85,7 @@ def write_results(
     entry.update(extra or {})
     data["run"] = run_name or data.get("run") or Path(run_dir).resolve().name
     data.setdefault("results", {})[label] = _plain(entry)
-    _atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
     return path
 
 
