@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from m3dreid.evaluation.extract import extract_features
@@ -78,29 +77,17 @@ def features_from_dataset(
     model: nn.Module,
     dataset: Any,
     *,
-    load_fn: Callable[[Any], torch.Tensor] | None = None,
-    load_frames_fn: Callable[[Any, Sequence[int]], torch.Tensor] | None = None,
-    chunk_size: int = 64,
-    device: torch.device | str | None = "auto",
-    flip: bool = False,
-    amp: bool = False,
     num_paths: int = 8,
     meta: dict | None = None,
-    progress: bool = False,
+    **extract_kwargs: Any,
 ) -> FeatureSet:
-    """Whole-tracklet features of a dataset's query and gallery (``.query``, ``.gallery``, ``.junk_pids``, ...)."""
+    """Whole-tracklet features of a dataset's query and gallery (``.query``, ``.gallery``, ``.junk_pids``, ...).
+
+    ``extract_kwargs`` (``load_fn``, ``load_frames_fn``, ``chunk_size``, ``device``, ``flip``, ``amp``,
+    ``progress``) go to :func:`~m3dreid.evaluation.extract.extract_features` unchanged, so the two never disagree.
+    """
     query, gallery = list(dataset.query), list(dataset.gallery)
-    feats = extract_features(
-        model,
-        query + gallery,
-        load_fn=load_fn,
-        load_frames_fn=load_frames_fn,
-        chunk_size=chunk_size,
-        device=device,
-        flip=flip,
-        amp=amp,
-        progress=progress,
-    ).numpy()  # (Q + G, D)
+    feats = extract_features(model, query + gallery, **extract_kwargs).numpy()  # (Q + G, D)
 
     def labels(tracklets: list, attr: str) -> np.ndarray:
         return np.array([getattr(t, attr) for t in tracklets], dtype=np.int64)
