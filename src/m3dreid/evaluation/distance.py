@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["METRICS", "as_tensor", "resolve_device", "pairwise_distance"]
+__all__ = ["METRICS", "as_tensor", "resolve_device", "query_gallery_tensors", "pairwise_distance"]
 
 METRICS = ("euclidean", "cosine")
 
@@ -36,6 +36,27 @@ def as_tensor(x: object, *, device: torch.device, dtype: torch.dtype | None = No
     return torch.as_tensor(array, device=device, dtype=dtype)
 
 
+def query_gallery_tensors(
+    query: object,
+    gallery: object,
+    *,
+    metric: str,
+    device: str | torch.device | None,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked ``(Q, D)`` and ``(G, D)`` tensors on one device: the common entry of every distance computation."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown distance metric '{metric}' (known: {', '.join(METRICS)})")
+    dev = resolve_device(device, query)
+    q = as_tensor(query, device=dev, dtype=dtype)
+    g = as_tensor(gallery, device=dev, dtype=dtype)
+    if q.dim() != 2 or g.dim() != 2 or q.shape[1] != g.shape[1]:
+        raise ValueError(
+            f"features must be (Q, D) and (G, D) with the same D, got {tuple(q.shape)} and {tuple(g.shape)}"
+        )
+    return q, g
+
+
 def pairwise_distance(
     query: object,
     gallery: object,
@@ -47,15 +68,8 @@ def pairwise_distance(
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """``(Q, D) x (G, D) -> (Q, G)`` distances; see the module docstring for the metrics."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown distance metric '{metric}' (known: {', '.join(METRICS)})")
-    dev = resolve_device(device, query)
-    q = as_tensor(query, device=dev, dtype=dtype)
-    g = as_tensor(gallery, device=dev, dtype=dtype)
-    if q.dim() != 2 or g.dim() != 2 or q.shape[1] != g.shape[1]:
-        raise ValueError(
-            f"features must be (Q, D) and (G, D) with the same D, got {tuple(q.shape)} and {tuple(g.shape)}"
-        )
+    q, g = query_gallery_tensors(query, gallery, metric=metric, device=device, dtype=dtype)
+    dev = q.device
     if metric == "cosine":
         q = torch.nn.functional.normalize(q, dim=1)
         g = torch.nn.functional.normalize(g, dim=1)

@@ -27,7 +27,7 @@ import logging
 
 import torch
 
-from m3dreid.evaluation.distance import METRICS, as_tensor, resolve_device
+from m3dreid.evaluation.distance import query_gallery_tensors
 
 __all__ = ["k_reciprocal_rerank", "nearest_neighbours"]
 
@@ -190,15 +190,7 @@ def k_reciprocal_rerank(
     See the module docstring for the algorithm. ``block_size`` rows of the distance matrix and at most ``max_pairs``
     Jaccard pairs exist at once; the result is on ``device`` (``"auto"``: the query tensor's device).
     """
-    if metric not in METRICS:
-        raise ValueError(f"unknown distance metric '{metric}' (known: {', '.join(METRICS)})")
-    dev = resolve_device(device, query)
-    q = as_tensor(query, device=dev, dtype=dtype)
-    g = as_tensor(gallery, device=dev, dtype=dtype)
-    if q.dim() != 2 or g.dim() != 2 or q.shape[1] != g.shape[1]:
-        raise ValueError(
-            f"features must be (Q, D) and (G, D) with the same D, got {tuple(q.shape)} and {tuple(g.shape)}"
-        )
+    q, g = query_gallery_tensors(query, gallery, metric=metric, device=device, dtype=dtype)
     feats = torch.cat([q, g])  # (N, D), queries first
     if metric == "cosine":
         feats = torch.nn.functional.normalize(feats, dim=1)
@@ -214,7 +206,7 @@ def k_reciprocal_rerank(
         rows, cols, vals = _query_expansion(rows, cols, vals, nbr, k2=k2)
     log.debug("re-ranking: N=%d, %.1f non-zeros a row of V", num, rows.shape[0] / num)
 
-    out = torch.zeros(num_query, num - num_query, dtype=dtype, device=dev)  # (Q, G)
+    out = torch.zeros(num_query, num - num_query, dtype=dtype, device=q.device)  # (Q, G)
     _jaccard_overlap(rows, cols, vals, num_query=num_query, num=num, max_pairs=max_pairs, out=out)
     sq = (feats * feats).sum(dim=1)
     for start in range(0, num_query, block_size):
