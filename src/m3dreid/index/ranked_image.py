@@ -1,5 +1,8 @@
 """Draw a ranked list as one image: the query's middle frame, then the top-k gallery tracklets, each with its rank,
-distance, camera and track id under it."""
+distance, camera and track id under it.
+
+Tiles are read and the image is written by the same code as the report's ranked lists (:mod:`m3dreid.report.ranked`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from m3dreid.report.ranked import strip_image, write_image
+
 __all__ = ["ranked_list_image"]
 
 
 def _thumb(path: str, height: int, width: int) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:  # a moved or deleted crop must not stop the search; show a grey tile instead
-        return np.full((height, width, 3), 128, np.uint8)
-    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+    # a moved or deleted crop must not stop the search: strip_image shows a grey tile instead
+    return strip_image([path], frames=1, height=height, width=width, border=0, colour=(255, 255, 255))
 
 
 def _label(tile: np.ndarray, lines: Sequence[str]) -> np.ndarray:
@@ -41,8 +44,4 @@ def ranked_list_image(
         tiles.append(_label(_thumb(r["thumbnail"], height, width), lines))
     gap = np.full((tiles[0].shape[0], 4, 3), 255, np.uint8)
     row = np.hstack([part for tile in tiles for part in (tile, gap)][:-1])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), row):
-        raise OSError(f"{path}: could not write the ranked-list image (unknown image extension?)")
-    return path
+    return write_image(row, path)

@@ -16,7 +16,7 @@ import numpy as np
 from m3dreid.evaluation.distance import pairwise_distance
 from m3dreid.evaluation.features import FeatureSet
 
-__all__ = ["ranked_gallery", "strip_image", "ranked_list_image"]
+__all__ = ["ranked_gallery", "strip_image", "write_image", "ranked_list_image"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,15 @@ def strip_image(paths, *, frames: int, height: int, width: int, border: int, col
         tiles.append(np.full((height, width, 3), 235, np.uint8))
     strip = np.concatenate(tiles, axis=1)  # (H, frames*W, 3)
     return cv2.copyMakeBorder(strip, border, border, border, border, cv2.BORDER_CONSTANT, value=colour)
+
+
+def write_image(image: np.ndarray, path: str | Path) -> Path:
+    """Write a ranked-list image (BGR), making its folder; an error names the file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"{path}: could not write the ranked-list image (unknown image extension?)")
+    return path
 
 
 def ranked_list_image(
@@ -83,7 +92,4 @@ def ranked_list_image(
         pad = np.full((row.shape[0], full_width - row.shape[1], 3), 255, np.uint8)
         padded += [np.concatenate([row, pad], axis=1), np.full((gap, full_width, 3), 255, np.uint8)]
     image = np.concatenate(padded, axis=0)  # (rows*(H+gap), W, 3)
-    path = Path(path)
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f"{path}: could not write the ranked-list image")
-    return path
+    return write_image(image, path)
