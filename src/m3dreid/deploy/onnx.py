@@ -3,8 +3,9 @@
 The exported graph takes ``clip (B, T, C, H, W)`` float32 (normalised as in training) and returns ``features (B, D)``,
 the retrieval embedding of the model in eval mode. ``H`` and ``W`` are fixed at export (the training frame size);
 ``B`` and ``T`` are free, so one file embeds tracklets of any length. Dilated temporal convolutions, temporal
-pooling and the global M3D layer must therefore not bake ``T`` into the graph; :func:`check_onnx_parity` runs the file
-with onnxruntime at several ``T`` the export never saw and compares with PyTorch.
+pooling and the global M3D layer must therefore not bake ``T`` into the graph (the temporal layers switch to an
+out-of-place form while being exported, see :func:`m3dreid.layers.temporal_shift_sum`); :func:`check_onnx_parity`
+runs the file with onnxruntime at several ``T`` the export never saw and compares with PyTorch.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-
-from m3dreid.deploy.export_adapters import export_friendly
 
 __all__ = ["OnnxParity", "export_onnx", "check_onnx_parity"]
 
@@ -58,7 +57,7 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    wrapper = _Embedder(export_friendly(model)).eval()
+    wrapper = _Embedder(model).eval()
     channels = int(getattr(model, "in_channels", 3))
     example = torch.randn(2, frames, channels, height, width)  # (B, T, C, H, W)
     with torch.no_grad(), warnings.catch_warnings():
