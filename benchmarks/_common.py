@@ -7,11 +7,15 @@ round: noise from other processes only ever adds time, so the minimum is the mos
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import resource
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -25,12 +29,13 @@ NO_GPU_LINE = "GPU rows not run: no CUDA device"
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit(f"--device {name}: CUDA is not available")
-    return device
+    """``--device``: the training engine's rule (``auto`` = CUDA when there is one), a usage error otherwise."""
+    from m3dreid.engine.trainer import resolve_device
+
+    try:
+        return resolve_device(name)
+    except RuntimeError:
+        raise SystemExit(f"--device {name}: CUDA is not available") from None
 
 
 def describe_device(device: torch.device) -> str:
@@ -116,3 +121,60 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 def parse_ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process now (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cycling_frames(
+    pool_size: int, channels: int, height: int, width: int, *, device: torch.device
+) -> Callable[[object, Sequence[int]], torch.Tensor]:
+    """A ``load_frames_fn`` for extraction that cycles through ``pool_size`` random frames: only a window is made."""
+    pool = torch.randn(pool_size, channels, height, width, device=device)  # (P, C, H, W)
+
+    def load_frames(_tracklet, indices) -> torch.Tensor:  # (len(indices), C, H, W)
+        return pool[torch.as_tensor(indices, device=device) % pool_size]
+
+    return load_frames
+
+
+@contextmanager
+def peak_memory(device: torch.device) -> Iterator[dict]:
+    """Growth of peak memory and wall time of the ``with`` block, filled into the yielded dict on exit.
+
+    On CUDA: ``max_memory_allocated`` over the allocation before. On the CPU: the peak resident set (``ru_maxrss``)
+    over the resident size before; ``exact`` is False when the block stayed under an earlier high-water mark (the
+    figure is then only an upper bound).
+    """
+    result: dict = {}
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+    else:
+        before = rss_bytes()
+        high_water_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start = time.perf_counter()
+    yield result
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        peak, exact = torch.cuda.max_memory_allocated(device) - before, True
+    else:
+        high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak, exact = high_water - before, high_water > high_water_before
+    result.update(peak_mb=peak / 2**20, exact=exact, seconds=time.perf_counter() - start)
+
+
+def run_child(script: str, child: str, *, what: str, env: dict | None = None) -> dict:
+    """Run ``script`` again in a fresh process with this command line plus ``--child child``; its last line is JSON.
+
+    A fresh process a measurement keeps peaks from mixing; a failure stops the benchmark with the child's stderr.
+    """
+    command = [sys.executable, str(Path(script).resolve()), *sys.argv[1:], "--child", child]
+    out = subprocess.run(command, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -19,21 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import torch
-from _common import NO_GPU_LINE, build_model, describe_device, markdown_table, parse_ints, pick_device
+from _common import (
+    NO_GPU_LINE,
+    build_model,
+    cycling_frames,
+    describe_device,
+    markdown_table,
+    parse_ints,
+    peak_memory,
+    pick_device,
+    run_child,
+)
 
 POOL = 64  # distinct frames the loader cycles through
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def measure(args: argparse.Namespace, frames: int, chunk: int) -> dict:
@@ -42,37 +42,18 @@ def measure(args: argparse.Namespace, frames: int, chunk: int) -> dict:
     device = pick_device(args.device)
     torch.manual_seed(0)
     model = build_model(args.model, num_classes=0, depth=50, base_channels=args.base_channels).to(device).eval()
-    pool = torch.randn(POOL, 3, args.height, args.width, device=device)
-
-    def load_frames(_tracklet, indices):  # (len(indices), C, H, W)
-        return pool[torch.as_tensor(indices, device=device) % POOL]
-
+    load_frames = cycling_frames(POOL, 3, args.height, args.width, device=device)
     extract_tracklet(model, range(4), load_frames_fn=load_frames, chunk_size=4, device=device)  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-    else:
-        before = _rss_bytes()
-    start = time.perf_counter()
-    extract_tracklet(model, range(frames), load_frames_fn=load_frames, chunk_size=chunk, device=device)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) - before
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-    return {"peak_mb": peak / 2**20, "seconds": time.perf_counter() - start, "radius": model.temporal_radius}
+    with peak_memory(device) as result:
+        extract_tracklet(model, range(frames), load_frames_fn=load_frames, chunk_size=chunk, device=device)
+    return {"peak_mb": result["peak_mb"], "seconds": result["seconds"], "radius": model.temporal_radius}
 
 
 def child(args: argparse.Namespace, frames: int, chunk: int, *, fixed_threshold: bool) -> dict:
     env = dict(os.environ)
     if fixed_threshold:
         env["MALLOC_MMAP_THRESHOLD_"] = "1048576"
-    command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--child", f"{frames},{chunk}"]
-    out = subprocess.run(command, capture_output=True, text=True, env=env)
-    if out.returncode != 0:
-        raise SystemExit(f"{frames} frames / chunk {chunk} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, f"{frames},{chunk}", what=f"{frames} frames / chunk {chunk}", env=env)
 
 
 def main() -> None:

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import torch
-from _common import NO_GPU_LINE, build_model, describe_device, markdown_table, parse_ints, pick_device
+from _common import (
+    NO_GPU_LINE,
+    build_model,
+    cycling_frames,
+    describe_device,
+    markdown_table,
+    parse_ints,
+    peak_memory,
+    pick_device,
+    run_child,
+)
 
 POOL = 37  # distinct random frames the synthetic tracklet cycles through (memory of the source stays small)
 
@@ -53,11 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def measure(args: argparse.Namespace, frames: int, chunk: int, *, parity: bool) -> dict:
     """In this (fresh) process: extract one ``frames``-long tracklet in chunks of ``chunk``; peak memory and time."""
     from m3dreid.evaluation.extract import extract_tracklet
@@ -66,10 +65,7 @@ def measure(args: argparse.Namespace, frames: int, chunk: int, *, parity: bool) 
     torch.manual_seed(0)
     model = build_model(args.model, num_classes=0, depth=args.depth, base_channels=args.base_channels)
     model = model.to(device).eval()
-    pool = torch.randn(POOL, getattr(model, "in_channels", 3), args.height, args.width, device=device)
-
-    def load_frames(_tracklet, indices) -> torch.Tensor:  # (len(indices), C, H, W), only the window is made
-        return pool[torch.as_tensor(indices, device=device) % POOL]
+    load_frames = cycling_frames(POOL, getattr(model, "in_channels", 3), args.height, args.width, device=device)
 
     def run(num: int, size: int) -> torch.Tensor:
         return extract_tracklet(
@@ -77,44 +73,17 @@ def measure(args: argparse.Namespace, frames: int, chunk: int, *, parity: bool) 
         )
 
     run(4, 4)  # warm-up: allocator, kernels
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-    else:
-        before = _rss_bytes()
-        high_water_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    start = time.perf_counter()
-    feature = run(frames, chunk)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) - before
-        exact = True
-    else:
-        high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        peak = high_water - before
-        exact = high_water > high_water_before  # otherwise the run stayed under an earlier high-water mark
-    seconds = time.perf_counter() - start
-    radius = int(getattr(model, "temporal_radius", 0))
-    result = {
-        "frames": frames,
-        "chunk": chunk,
-        "radius": radius,
-        "peak_mb": peak / 2**20,
-        "exact": exact,
-        "seconds": seconds,
-    }
+    with peak_memory(device) as measured:
+        feature = run(frames, chunk)
+    result = {"frames": frames, "chunk": chunk, "radius": int(getattr(model, "temporal_radius", 0)), **measured}
     if parity:
         result["max_abs_diff"] = float((run(frames, args.chunk_size) - feature).abs().max())
     return result
 
 
 def _child(args: argparse.Namespace, frames: int, chunk: int, *, parity: bool = False) -> dict:
-    command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--child", f"{frames},{chunk},{parity:d}"]
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"measurement {frames} frames / chunk {chunk} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    what = f"measurement {frames} frames / chunk {chunk}"
+    return run_child(__file__, f"{frames},{chunk},{parity:d}", what=what)
 
 
 def main(argv: list[str] | None = None) -> int:
