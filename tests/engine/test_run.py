@@ -14,6 +14,15 @@ from m3dreid.engine.run import MODEL_FILE, assemble_two_stream, load_for_eval, t
 NARROW = {"base_channels": 4, "embed_dim": 16}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny tensors: a second OpenMP thread only adds synchronisation (and spins badly when the cores are busy).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory):
     return make_synthetic(tmp_path_factory.mktemp("syn") / "tiny", size="tiny", seed=0)
