@@ -39,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"assembled two-stream model: {path}")
             print(f"evaluate it with: m3dreid eval -c <config> --set model.checkpoint={path}")
             return 0
+        if config.train.epochs <= 0:
+            print("m3dreid train: train.epochs is 0, nothing to train (a two-stream config needs "
+                  "--set model.kwargs.spatial_checkpoint=... --set model.kwargs.temporal_checkpoint=...)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         result = train_from_config(config, resume=args.resume)
     except CheckpointError as err:
         print(f"m3dreid train: {err}", file=sys.stderr)
