@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from m3dreid.cli import main
 from m3dreid.engine import LAST_NAME, PREV_NAME, load_training_state
@@ -16,13 +15,7 @@ SMALL = ["data.height=32", "data.width=16", "data.seq_len=4", "data.ids_per_batc
          "train.iters_per_epoch=2", "model.embed_dim=16"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second OpenMP thread only adds synchronisation (and spins badly when the cores are busy).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,7 @@ from m3dreid.engine.run import MODEL_FILE, assemble_two_stream, load_for_eval, t
 NARROW = {"base_channels": 4, "embed_dim": 16}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second OpenMP thread only adds synchronisation (and spins badly when the cores are busy).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

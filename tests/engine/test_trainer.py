@@ -12,14 +12,7 @@ from tiny_engine import TinyClips, make_model, tiny_config
 
 from m3dreid.engine import LAST_NAME, PREV_NAME, CheckpointError, Trainer, load_training_state
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second OpenMP thread only adds synchronisation (and spins badly when the cores are busy).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train(tmp, config, loader, resume=None):
