@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use these MOTChallenge boxes (frame,id,x,y,w,h,conf,...) instead of the detector; a gt.txt with ids "
         "is reproduced as given, a det.txt (id -1) is linked by the tracker",
     )
-    parser.add_argument("--detector", default="motion", help="built-in detector: motion (default) or hog")
+    parser.add_argument(
+        "--detector", default="hog", help="built-in detector: hog (default, OpenCV's people detector) or motion"
+    )
     parser.add_argument("--camid", type=int, default=1, help="camera id written into the crop names and CSV")
     parser.add_argument("--min-score", type=float, default=None, help="drop MOT rows whose conf is below this")
     parser.add_argument("--height", type=int, default=256, help="crop height (MARS: 256); 0 keeps box size")
