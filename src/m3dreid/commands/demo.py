@@ -9,7 +9,7 @@ on each other at every layer), evaluate each on whole tracklets, assemble the tw
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not (data / "info" / "groups.json").is_file():
         make_synthetic(data, size=args.size, seed=args.seed, workers=2)
     else:
-        print(f"reusing the synthetic data in {data}", file=sys.stderr)
+        logging.getLogger(__name__).info("reusing the synthetic data in %s", data)
     timings["data"] = time.perf_counter() - start
 
     configs = {stream: _config(configs_dir, stream, out, args.seed, args.overrides) for stream in STREAMS}
