@@ -54,12 +54,12 @@ M3D_TAPS = {"relu": "post_relu", "bn": "pre_relu"}
 class GlobalM3DPool(nn.Module):
     """Frame embedding (``in_dim -> dim``, Linear + BN + ReLU) then global M3D and temporal average pooling."""
 
-    def __init__(self, in_dim: int, *, dim: int = 256, n: int = 3) -> None:
+    def __init__(self, in_dim: int, *, dim: int = 256, n: int = 3, activation: str = "none") -> None:
         super().__init__()
         self.embed = nn.Linear(in_dim, dim)
         self.bn = nn.BatchNorm1d(dim)
         self.relu = nn.ReLU(inplace=True)
-        self.global_m3d = GlobalM3D(dim, n)
+        self.global_m3d = GlobalM3D(dim, n, activation=activation)
         self.out_dim = self.global_m3d.out_dim
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:  # (B, T, d) -> (B, (n+1)*dim)
@@ -124,6 +124,7 @@ def _m3d(
     global_n: int | None = None,
     local_positions=None,
     global_dim: int = 256,
+    global_act: str = "none",
     m3d_tap: str = "relu",
     in_channels: int = 3,
 ) -> VideoNet:
@@ -134,7 +135,7 @@ def _m3d(
     if global_n is None:
         pool = AvgPool
     else:
-        pool = partial(GlobalM3DPool, dim=global_dim, n=global_n)
+        pool = partial(GlobalM3DPool, dim=global_dim, n=global_n, activation=global_act)
     return build_resnet_video_net(
         pool=pool,
         temporal=partial(add_local_m3d, n=local_n, positions=local_positions, tap=m3d_tap),
@@ -209,6 +210,7 @@ def global_m3d_resnet50(
     pretrained: str = "",
     global_n: int = 3,
     global_dim: int = 256,
+    global_act: str = "none",
 ) -> VideoNet:
     """2D ResNet + global M3D head: Tables II and III "Global M3D"."""
     return _m3d(
@@ -220,6 +222,7 @@ def global_m3d_resnet50(
         pretrained=pretrained,
         global_n=global_n,
         global_dim=global_dim,
+        global_act=global_act,
     )
 
 
@@ -236,6 +239,7 @@ def m3d_resnet50(
     global_n: int = 3,
     local_positions=None,
     global_dim: int = 256,
+    global_act: str = "none",
     m3d_tap: str = "relu",
 ) -> VideoNet:
     """M3D CNN of Fig. 4: 4 local M3D layers (n=3) and one global M3D layer (n=3) on a last-stride-1 ResNet."""
@@ -250,6 +254,7 @@ def m3d_resnet50(
         global_n=global_n,
         local_positions=local_positions,
         global_dim=global_dim,
+        global_act=global_act,
         m3d_tap=m3d_tap,
     )
 
