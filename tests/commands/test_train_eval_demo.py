@@ -58,3 +58,18 @@ def test_eval_command_reads_the_checkpoint_from_the_config(demo_dir, capsys, tmp
     assert (tmp_path / "features.npz").is_file()
     assert main(["eval", "-c", str(run / "config.yaml"), "--out", str(tmp_path)]) == 1
     assert "set model.checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_train_reports_on_rank_zero_only(rank, monkeypatch, capsys, tmp_path):
+    # Under torchrun every rank runs the command; the summary line (and --eval) belong to rank 0 alone.
+    import m3dreid.engine.run as engine_run
+    from m3dreid.engine.trainer import TrainResult
+
+    fake = TrainResult(epochs_done=1, global_step=2, checkpoint=None, last_loss=0.5, last_acc=0.25)
+    monkeypatch.setattr(engine_run, "train_from_config", lambda config, resume=None: fake)
+    monkeypatch.setenv("RANK", str(rank))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "-c", str(CONFIGS / "cpu_demo_2d.yaml"), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert ("trained 1 epochs (2 steps)" in out) == (rank == 0)

@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"m3dreid train: interrupted; resume with --resume (checkpoint in {config.output_dir})", file=sys.stderr)
         return 130
+    from m3dreid.engine.distributed import env_world
+
+    if env_world()[0] != 0:  # under torchrun every rank returns here; only rank 0 reports (and evaluates)
+        return 0
     print(f"trained {result.epochs_done} epochs ({result.global_step} steps), loss {result.last_loss:.4f}, "
           f"accuracy {result.last_acc:.3f}; checkpoint {result.checkpoint}")  # fmt: skip
     if args.eval and result.checkpoint is not None:
