@@ -31,6 +31,9 @@ def test_synthetic_table3_layout_and_paper_column():
         "global_m3d": [61, 63],
         "m3d": [62, 64],
         "two_stream": [70, 69],
+        "global_m3d_gelu": [66, 64],
+        "m3d_gelu": [67, 66],
+        "two_stream_gelu": [72, 71],
     }
     rows = _rows(table_markdown(spec, {"synthetic": _result(spec, values)}, synthetic=True))
     assert rows[0] == ["Method", "Synthetic mAP", "Synthetic R1", "Paper MARS mAP", "Paper MARS R1"]
@@ -39,12 +42,13 @@ def test_synthetic_table3_layout_and_paper_column():
     assert body["ResNet50"] == ["51.0 ± 1.4", "51.0 ± 1.4", "62.54", NA]
     assert body["Local M3D"][2] == "72.84*"  # derived from "+10.30 mAP"
     assert body["Two-stream"][2:] == ["79.46", "88.63"]
+    assert body["Global M3D + GELU (ours)"] == ["65.0 ± 1.4", "65.0 ± 1.4", NA, NA]  # not a paper row
     assert not any(is_missing(c) for r in rows[2:] for c in r)
 
 
 def test_real_table_marks_datasets_not_run_and_paper_cells():
     spec = TABLES["table3"]
-    values = {k: [60.0] for k in ("resnet50", "local_m3d", "global_m3d", "m3d", "two_stream")}
+    values = {r.key: [60.0] for r in spec.rows}
     rows = _rows(table_markdown(spec, {"mars": _result(spec, values)}, synthetic=False))
     assert rows[0][1:] == ["MARS mAP", "MARS R1", "DukeMTMC-VideoReID mAP", "DukeMTMC-VideoReID R1"]
     m3d = next(r for r in rows if r[0].startswith("M3D"))
@@ -70,6 +74,9 @@ def test_claims_are_paired_per_seed():
         "global_m3d": [52, 70],
         "m3d": [56, 70],
         "two_stream": [57, 71],
+        "global_m3d_gelu": [58, 69],
+        "m3d_gelu": [58, 72],
+        "two_stream_gelu": [60, 75],
     }
     result = _result(spec, values)
     local = claim_margins(spec.claims[0], result["cells"], "mAP")
@@ -79,6 +86,8 @@ def test_claims_are_paired_per_seed():
     rows = _rows(claims_markdown(spec, result))
     assert rows[2] == ["local_m3d > resnet50", "mAP", "1/2", "2.00 ± 4.24", "-1.00 .. +5.00"]
     assert rows[6][:3] == ["m3d >= max(local_m3d, global_m3d)", "mAP", "2/2"]
+    gelu = claim_margins(spec.claims[5], result["cells"], "mAP")  # m3d_gelu >= max(local_m3d, global_m3d_gelu)
+    np.testing.assert_allclose(gelu, [0, 3])
     assert len(rows) == 2 + 2 * len(spec.claims)
 
 
