@@ -80,6 +80,7 @@ def _docs(args: argparse.Namespace) -> int:
         command=command,
         workers=args.jobs,
         tables=args.tables or TABLE_NAMES,
+        root=Path(args.root) if args.root else None,
         saliency=lambda figures, results: saliency_for_docs(results.get("table3"), figures),
     )
     print(f"written: {path}")

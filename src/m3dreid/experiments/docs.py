@@ -80,10 +80,13 @@ def write_results_page(
     seeds: Sequence[int] | None,
     command: str,
     tables: Sequence[str] = tuple(TABLES),
-    saliency: Callable[[Path, dict], Path | None] | None = None,
+    saliency: Callable[[Path, dict], tuple[Path, dict[str, float]] | None] | None = None,
     workers: int = 1,
+    root: Path | None = None,
 ) -> Path:
-    """Run every table on the synthetic data (cached in ``work``) and write ``out/results.md`` with its figures."""
+    """Run every table on the synthetic data (cached in ``work``) and write ``out/results.md`` with its figures.
+
+    ``root``: the synthetic dataset folder (default: generated under ``work/data``)."""
     start = time.perf_counter()
     figures = out / "results"
     sections: list[str] = []
@@ -93,7 +96,7 @@ def write_results_page(
         spec = TABLES[name]
         t0 = time.perf_counter()
         result = run_table(
-            spec, config_sets[name], data="synthetic", root=None, out=work, size=size, seeds=seeds, workers=workers
+            spec, config_sets[name], data="synthetic", root=root, out=work, size=size, seeds=seeds, workers=workers
         )
         results[name] = result
         timings.append(
@@ -116,15 +119,20 @@ def write_results_page(
             part += ["Real data (runs found in the work folder):", "", table_markdown(spec, real, synthetic=False)]
         sections.append("\n".join(part))
     saliency_part = ""
-    if saliency is not None:
-        figure = saliency(figures, results)
-        if figure is not None:
-            saliency_part = (
-                "## Saliency (Fig. 8): where the 2D and the M3D models look\n\n"
-                "Gradient of the feature norm with respect to the input frames, Table III's seed-0 ResNet50 and M3D "
-                f"runs on synthetic test tracklets (page: `results/saliency/index.html`).\n\n"
-                f"![saliency](results/saliency/{figure.name})\n"
-            )
+    drawn = saliency(figures, results) if saliency is not None else None
+    if drawn is not None:
+        figure, overlap = drawn
+        scores = ", ".join(f"{name} {value:+.3f}" for name, value in overlap.items())
+        saliency_part = (
+            "## Saliency (Fig. 8): where the 2D and the M3D models look\n\n"
+            "Gradient of the feature norm with respect to the input frames, Table III's seed-0 runs (rows: frames, "
+            "then one model each, in the order below) on synthetic test tracklets (page: "
+            "`results/saliency/index.html`). Motion overlap, the correlation between a model's saliency and the "
+            f"per-pixel temporal change of the clip (mean over the page's clips): {scores}. The temporal change "
+            "includes the background scrolling behind a walking person, so it is a coarse proxy for the paper's "
+            "reading of Fig. 8 (M3D looks at the moving body parts).\n\n"
+            f"![saliency](results/saliency/{figure.name})\n"
+        )
     total = time.perf_counter() - start
     head = [
         "# Results",

@@ -16,6 +16,7 @@ import numpy as np
 from m3dreid.config import load_config
 from m3dreid.experiments import backend
 from m3dreid.experiments.saliency import write_saliency_page
+from m3dreid.experiments.tables import TABLES
 
 __all__ = ["saliency_for_runs", "saliency_for_docs", "pick_queries"]
 
@@ -44,14 +45,19 @@ def _checkpoint(run: Path) -> Path:
     raise FileNotFoundError(f"{run}: no model.pt or last.pt in the run folder")
 
 
-def saliency_for_runs(runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8) -> dict[str, float]:
-    """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset."""
+def saliency_for_runs(
+    runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8, names: Sequence[str] = ()
+) -> dict[str, float]:
+    """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset.
+
+    ``names`` label the runs' rows (default: the model name, with the run folder when two runs share it).
+    """
     from m3dreid.data import dataset_from_config
 
     configs = [load_config(Path(run) / "config.yaml") for run in runs]
     models = {}
-    for run, config in zip(runs, configs, strict=True):
-        name = config.model.name
+    for i, (run, config) in enumerate(zip(runs, configs, strict=True)):
+        name = names[i] if i < len(names) else config.model.name
         models[name if name not in models else f"{name} ({Path(run).name})"] = backend.load_model(
             config, _checkpoint(Path(run))
         )
@@ -65,13 +71,21 @@ def saliency_for_runs(runs: Sequence[Path], out: Path, *, count: int = 4, frames
     return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
 
 
-def saliency_for_docs(table3: dict | None, figures: Path, *, count: int = 3) -> Path | None:
-    """The docs' saliency figure: Table III's first-seed ResNet50 and M3D runs, page under ``figures/saliency``."""
+def saliency_for_docs(
+    table3: dict | None, figures: Path, *, count: int = 8
+) -> tuple[Path, dict[str, float]] | None:
+    """The docs' saliency figure from Table III's first-seed runs: ResNet50, M3D and (when run) M3D + GELU global.
+
+    Returns the first strip (page and the other strips under ``figures/saliency``) and each model's mean motion
+    overlap over the ``count`` query clips.
+    """
     runs = (table3 or {}).get("run_dirs", {})
     if not runs.get("resnet50") or not runs.get("m3d"):
         log.warning("no Table III runs of resnet50 and m3d: skipping the saliency figure")
         return None
+    keys = [key for key in ("resnet50", "m3d", "m3d_gelu") if runs.get(key)]
     out = figures / "saliency"
-    means = saliency_for_runs([Path(runs["resnet50"][0]), Path(runs["m3d"][0])], out, count=count)
+    labels = [TABLES["table3"].row(key).label for key in keys]
+    means = saliency_for_runs([Path(runs[key][0]) for key in keys], out, count=count, names=labels)
     log.info("saliency motion overlap: %s", means)
-    return out / "saliency_00.png"
+    return out / "saliency_00.png", means
