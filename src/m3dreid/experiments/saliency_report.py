@@ -71,9 +71,7 @@ def saliency_for_runs(
     return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
 
 
-def saliency_for_docs(
-    table3: dict | None, figures: Path, *, count: int = 8
-) -> tuple[Path, dict[str, float]] | None:
+def saliency_for_docs(table3: dict | None, figures: Path, *, count: int = 8) -> tuple[Path, dict[str, float]] | None:
     """The docs' saliency figure from Table III's first-seed runs: ResNet50, M3D and (when run) M3D + GELU global.
 
     Returns the first strip (page and the other strips under ``figures/saliency``) and each model's mean motion
