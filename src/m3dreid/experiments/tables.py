@@ -156,10 +156,14 @@ TABLES: MappingProxyType = MappingProxyType(
                 RowSpec("p3d_b", "P3D-B", "p3d_b_resnet50"),
                 RowSpec("p3d_c", "P3D-C", "p3d_c_resnet50"),
                 _M3D,
+                _M3D_GELU,
             ),
             ("mars",),
             extras=("params_mb", "fps"),
-            claims=(Claim("m3d", ("resnet50", "i3d", "p3d_a", "p3d_b", "p3d_c")),),
+            claims=(
+                Claim("m3d", ("resnet50", "i3d", "p3d_a", "p3d_b", "p3d_c")),
+                Claim("m3d_gelu", ("resnet50", "i3d", "p3d_a", "p3d_b", "p3d_c")),
+            ),
         ),
         "table5": TableSpec(
             "table5",
@@ -176,10 +180,14 @@ TABLES: MappingProxyType = MappingProxyType(
                 RowSpec("attention", "Temporal attention", "attention_resnet50"),
                 _M3D,
                 RowSpec("all_local_m3d", "All-local M3D", "all_local_m3d_resnet50"),
+                _M3D_GELU,
             ),
             ("mars",),
             extras=("params_mb",),
-            claims=(Claim("m3d", ("resnet50", "lstm", "flow_two_stream")),),
+            claims=(
+                Claim("m3d", ("resnet50", "lstm", "flow_two_stream")),
+                Claim("m3d_gelu", ("resnet50", "lstm", "flow_two_stream")),
+            ),
         ),
         "datasets": TableSpec(
             "datasets",
