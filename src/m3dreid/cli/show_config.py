@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from m3dreid.commands._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args
 
 HELP = "print the resolved configuration"
 

@@ -54,7 +54,7 @@ def _config(configs: Path, stream: str, out: Path, seed: int, overrides: list[st
 
 def _train_and_evaluate(config: Any) -> dict[str, Any]:
     """One stream: train, then evaluate on whole tracklets."""
-    from m3dreid.commands.evaluate import evaluate_run
+    from m3dreid.cli.evaluate import evaluate_run
     from m3dreid.engine.run import train_from_config
 
     start = time.perf_counter()
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from m3dreid.commands.evaluate import evaluate_run, results_table
+    from m3dreid.cli.evaluate import evaluate_run, results_table
     from m3dreid.data.synthetic import make_synthetic
     from m3dreid.engine.run import assemble_two_stream
     from m3dreid.report import build_report

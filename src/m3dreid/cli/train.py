@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from m3dreid.commands._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args
 
 HELP = "train a model from a config (two-stream configs assemble their streams' checkpoints instead)"
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {result.epochs_done} epochs ({result.global_step} steps), loss {result.last_loss:.4f}, "
           f"accuracy {result.last_acc:.3f}; checkpoint {result.checkpoint}")  # fmt: skip
     if args.eval and result.checkpoint is not None:
-        from m3dreid.commands.evaluate import evaluate_run, results_table
+        from m3dreid.cli.evaluate import evaluate_run, results_table
 
         results = evaluate_run(config, checkpoint=result.checkpoint)
         print(results_table([(config.output_dir, label, r) for label, r in results.items()]))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from m3dreid.commands._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args
 
 HELP = "evaluate a trained model: whole-tracklet features, CMC/mAP/mINP (both MARS protocols), optional re-ranking"
 

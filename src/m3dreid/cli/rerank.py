@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from m3dreid.commands._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args
 
 HELP = "evaluate saved features (RUN or RUN/features.npz) with and without k-reciprocal re-ranking"
 

@@ -1,7 +1,9 @@
-"""``m3dreid`` command line: one subcommand per module in ``m3dreid.commands``.
+"""``m3dreid`` command line: one subcommand per module of this package (``m3dreid.cli.train``, ...).
 
 Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. A command whose
-module does not exist yet is listed but says so and exits non-zero: it never pretends to work.
+module does not exist yet is listed but says so and exits non-zero: it never pretends to work. The command modules
+import heavy libraries inside ``run`` so that ``m3dreid --help`` stays fast; they print their results to stdout
+(this package is the command line, the library below it logs).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 __all__ = ["COMMANDS", "build_parser", "main", "setup_logging"]
 
-# name on the command line -> module in m3dreid.commands (one concept each), in the order --help lists them.
+# name on the command line -> module in m3dreid.cli (one concept each), in the order --help lists them.
 COMMANDS: dict[str, str] = {
     "train": "train",
     "eval": "evaluate",
@@ -56,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         try:
-            module = importlib.import_module(f"m3dreid.commands.{module_name}")
+            module = importlib.import_module(f"m3dreid.cli.{module_name}")
         except ModuleNotFoundError as err:
-            if err.name != f"m3dreid.commands.{module_name}":
+            if err.name != f"m3dreid.cli.{module_name}":
                 raise
             cmd = sub.add_parser(name, help="(not implemented yet)")
             cmd.add_argument("rest", nargs=argparse.REMAINDER)

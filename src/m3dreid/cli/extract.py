@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 
-from m3dreid.commands._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args
 
 HELP = "extract whole-tracklet query/gallery features with a trained model (to RUN/features.npz)"
 
