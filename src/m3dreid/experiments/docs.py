@@ -94,7 +94,8 @@ def write_results_page(
 ) -> Path:
     """Run every table on the synthetic data (cached in ``work``) and write ``out/results.md`` with its figures.
 
-    ``root``: the synthetic dataset folder (default: generated under ``work/data``)."""
+    ``root``: the synthetic dataset folder (default: generated under ``work/data``).
+    """
     start = time.perf_counter()
     figures = out / "results"
     sections: list[str] = []
