@@ -63,7 +63,7 @@ def evaluate_run(
     from m3dreid.data import dataset_from_config
     from m3dreid.data.loader import load_frames
     from m3dreid.engine.run import load_for_eval
-    from m3dreid.evaluation.evaluate import evaluate_features
+    from m3dreid.evaluation.evaluate import eval_settings, evaluate_features
     from m3dreid.evaluation.features import features_from_dataset, save_features
     from m3dreid.report.runs import FEATURES_FILE, write_results
 
@@ -91,16 +91,7 @@ def evaluate_run(
     for index, (protocol, feats) in enumerate(sets):
         for rr in (False, True) if (ev.rerank if rerank is None else rerank) else (False,):
             label = ev.distance + ("+rerank" if rr else "") + (f" ({protocol} protocol)" if index else "")
-            result = evaluate_features(
-                feats,
-                metric=ev.distance,
-                rerank=rr,
-                k1=ev.k1,
-                k2=ev.k2,
-                lambda_value=ev.lambda_value,
-                max_rank=ev.max_rank,
-                device=device or "auto",
-            )
+            result = evaluate_features(feats, rerank=rr, device=device or "auto", **eval_settings(ev))
             extra = {"metric": ev.distance, "rerank": rr, "protocol": protocol, "dataset": dataset.name}
             write_results(run_dir, result, label=label, extra=extra)
             results[label] = result

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from m3dreid.evaluation.evaluate import evaluate_features
+    from m3dreid.evaluation.evaluate import eval_settings, evaluate_features
     from m3dreid.evaluation.features import load_features
     from m3dreid.report.runs import FEATURES_FILE, write_results
 
@@ -42,15 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for rerank in (False, True):
         start = time.perf_counter()
         result = evaluate_features(
-            features,
-            metric=ev.distance,
-            rerank=rerank,
-            k1=ev.k1,
-            k2=ev.k2,
-            lambda_value=ev.lambda_value,
-            max_rank=ev.max_rank,
-            ap_definition=args.ap_definition,
-            device=args.device,
+            features, rerank=rerank, ap_definition=args.ap_definition, device=args.device, **eval_settings(ev)
         )
         seconds = time.perf_counter() - start
         label = ev.distance + ("+rerank" if rerank else "")

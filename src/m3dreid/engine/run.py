@@ -110,7 +110,7 @@ def _periodic_evaluation(dataset: Any, config: Config) -> Callable[[nn.Module, i
 
     def evaluate(model: nn.Module, epoch: int) -> dict[str, float]:
         from m3dreid.data.loader import load_frames
-        from m3dreid.evaluation.evaluate import evaluate_features
+        from m3dreid.evaluation.evaluate import eval_settings, evaluate_features
         from m3dreid.evaluation.features import features_from_dataset
 
         features = features_from_dataset(
@@ -121,7 +121,7 @@ def _periodic_evaluation(dataset: Any, config: Config) -> Callable[[nn.Module, i
             device="auto",
             amp=config.train.amp,
         )
-        result = evaluate_features(features, metric=config.eval.distance, max_rank=config.eval.max_rank)
+        result = evaluate_features(features, **eval_settings(config.eval))
         return {"mAP": result.mAP, "rank1": result.rank(1)}
 
     return evaluate

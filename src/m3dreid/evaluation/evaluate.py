@@ -15,7 +15,7 @@ from m3dreid.evaluation.features import FeatureSet
 from m3dreid.evaluation.rank import RankingResult, evaluate_rankings
 from m3dreid.evaluation.rerank import k_reciprocal_rerank
 
-__all__ = ["default_device", "evaluate_features"]
+__all__ = ["default_device", "evaluate_features", "eval_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,12 @@ def default_device(device: str | torch.device | None = "auto") -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def eval_settings(eval_config) -> dict:
+    """The ``evaluate_features`` keywords an ``EvalConfig`` sets (distance, re-ranking parameters, max rank)."""
+    ev = eval_config
+    return {"metric": ev.distance, "k1": ev.k1, "k2": ev.k2, "lambda_value": ev.lambda_value, "max_rank": ev.max_rank}
 
 
 def evaluate_features(

@@ -73,6 +73,7 @@ def evaluate(config: Config, checkpoint: Path, *, rerank: bool) -> dict[str, flo
     from m3dreid.data import dataset_from_config
     from m3dreid.data.loader import load_frames
     from m3dreid.evaluation import evaluate_features, features_from_dataset, load_features, save_features
+    from m3dreid.evaluation.evaluate import eval_settings
 
     path = Path(checkpoint).parent / f"features-{Path(checkpoint).stem}.npz"
     if path.is_file():
@@ -89,10 +90,8 @@ def evaluate(config: Config, checkpoint: Path, *, rerank: bool) -> dict[str, flo
             meta={"model": config.model.name, "checkpoint": str(checkpoint)},
         )
         save_features(features, path)
-    ev = config.eval
-    result = evaluate_features(
-        features, metric=ev.distance, rerank=rerank, k1=ev.k1, k2=ev.k2, lambda_value=ev.lambda_value, max_rank=20
-    )
+    # the tables show rank-20 whatever the run's eval.max_rank
+    result = evaluate_features(features, rerank=rerank, **{**eval_settings(config.eval), "max_rank": 20})
     return _percent(result)
 
 

@@ -54,15 +54,17 @@ def plot_table(spec: TableSpec, result: dict, path: Path, *, metrics: Sequence[s
 
 def kind_markdown(spec: TableSpec, result: dict) -> str:
     """Synthetic: mAP per identity kind for each trained row (mean ± std over seeds), from the saved features."""
+    from m3dreid.data.synthetic import KINDS
     from m3dreid.experiments import backend
 
-    lines = ["| Method | motion groups mAP | rhythm groups mAP | appearance groups mAP |", "| --- | --- | --- | --- |"]
+    header = "| Method | " + " | ".join(f"{kind} groups mAP" for kind in KINDS) + " |"
+    lines = [header, "|" + " --- |" * (1 + len(KINDS))]
     for row in spec.rows:
         runs = result.get("run_dirs", {}).get(row.key)
         if not runs:
             continue
         per_seed = [backend.per_kind_ap(Path(run), Path(result["root"])) for run in runs]
-        cells = [format_cell([p[k] for p in per_seed if k in p]) for k in ("motion", "rhythm", "appearance")]
+        cells = [format_cell([p[k] for p in per_seed if k in p]) for k in KINDS]
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
