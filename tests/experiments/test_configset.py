@@ -78,3 +78,20 @@ def test_flow_row_reads_flow_channels(config_sets):
     row = TABLES["table5"].row("flow_two_stream")
     config = row_config(config_sets["table5"], row, data="synthetic", root="/d", size="tiny", seed=0)
     assert config.data.with_flow and config.model.name == "flow_two_stream_resnet50"
+
+
+def test_synthetic_3d_recipe_trains_only_the_temporal_rows_longer(config_sets):
+    def config(table, row, size="small"):
+        spec = TABLES[table]
+        return row_config(config_sets[table], spec.row(row), data="synthetic", root="/d", size=size, seed=0)
+
+    steps = {row: config("table3", row).train.epochs * config("table3", row).train.iters_per_epoch
+             for row in ("resnet50", "local_m3d", "m3d_gelu")}  # fmt: skip
+    assert steps == {"resnet50": 1000, "local_m3d": 2000, "m3d_gelu": 2000}
+    assert config("table3", "m3d_gelu").train.lr_step == 30
+    # the 2D run is shared with the other tables; the longer temporal runs are Table III's own
+    assert config_key(config("table3", "resnet50")) == config_key(config("table1", "n0"))
+    assert config_key(config("table3", "m3d_gelu")) != config_key(config("table4", "m3d_gelu"))
+    assert config("table4", "m3d_gelu").train.epochs == 20
+    # sizes without a synthetic_3d entry use one recipe for every row
+    assert config("table3", "m3d", size="tiny").train.epochs == config("table3", "resnet50", size="tiny").train.epochs

@@ -63,6 +63,25 @@ def test_table_command_tiny(name, work, capsys):
         assert "Holds in seeds" in (work / f"{name}_synthetic.md").read_text()
 
 
+def test_table4_stats_are_measured_once_and_kept_beside_the_run(work, monkeypatch, capsys):
+    # runs after test_table_command_tiny[table4]: the second call reads every cell and figure from the cache
+    from m3dreid.experiments import backend
+
+    first = json.loads((work / "table4_synthetic.json").read_text())["extras"]
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError("model_stats measured again")
+
+    monkeypatch.setattr(backend, "model_stats", no_timing)
+    monkeypatch.setattr(backend, "train", no_timing)
+    argv = ["experiment", "table4", "--data", "synthetic", "--size", "tiny", "--seeds", "0", "--out", str(work)]
+    argv += ["--root", str(work / "synthetic-tiny"), "--threads", "1", "--fps-seconds", "0.01", "--rows"]
+    assert main([*argv, *ROWS["table4"]]) == 0
+    again = json.loads((work / "table4_synthetic.json").read_text())["extras"]
+    assert again == first and set(again["m3d"]) == {"params_mb", "params_mb_full", "fps"}
+    capsys.readouterr()
+
+
 def test_saliency_page_of_table3_runs(work, capsys):
     runs = json.loads((work / "table3_synthetic.json").read_text())["run_dirs"]
     out = work / "saliency"

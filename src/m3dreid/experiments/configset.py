@@ -4,12 +4,14 @@ The YAML names the training recipes (ordinary config files, so ``m3dreid train -
 
     recipes: {2d: recipes/paper_2d.yaml, 3d: recipes/paper_3d.yaml}     # real datasets, per row recipe
     synthetic: {tiny: recipes/synthetic_tiny.yaml, small: recipes/synthetic_small.yaml}
+    synthetic_3d: {small: recipes/synthetic_small_long.yaml}   # optional: the non-2D rows' synthetic recipe
     set: [eval.flip=false]           # overrides for every run of the table
     seeds: [0]                       # real datasets
     synthetic_seeds: [0, 1, 2]
 
-On synthetic data every row uses the same recipe of the chosen size (one CPU-scale budget for every model, so the
-comparison is fair); on real data the 2D rows use the paper's 2D recipe and the others its 3D recipe.
+On synthetic data every row uses the same recipe of the chosen size (one CPU-scale budget for every model), unless
+``synthetic_3d`` names another recipe for that size: then the 2D rows keep ``synthetic`` and the others train with
+``synthetic_3d``, as on real data, where the 2D rows use the paper's 2D recipe and the others its 3D recipe.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from m3dreid.experiments.tables import RowSpec
 __all__ = ["ConfigSet", "load_config_set", "default_experiments_dir", "row_config", "config_key", "SIZES"]
 
 SIZES = ("tiny", "small")
-_KEYS = {"recipes", "synthetic", "set", "seeds", "synthetic_seeds"}
+_KEYS = {"recipes", "synthetic", "synthetic_3d", "set", "seeds", "synthetic_seeds"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ConfigSet:
     path: Path
     recipes: dict[str, Path]  # 2d / 3d -> config file (real datasets)
     synthetic: dict[str, Path]  # tiny / small -> config file
+    synthetic_3d: dict[str, Path]  # tiny / small -> config file of the non-2D rows (default: ``synthetic``)
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     synthetic_seeds: tuple[int, ...]
@@ -45,6 +48,8 @@ class ConfigSet:
         if data == "synthetic":
             if size not in self.synthetic:
                 raise ConfigError(f"{self.path}: no synthetic recipe for size '{size}' (have {sorted(self.synthetic)})")
+            if row.recipe != "2d" and size in self.synthetic_3d:
+                return self.synthetic_3d[size]
             return self.synthetic[size]
         if row.recipe not in self.recipes:
             raise ConfigError(f"{self.path}: no recipe '{row.recipe}' (row '{row.key}'); have {sorted(self.recipes)}")
@@ -90,6 +95,7 @@ def load_config_set(path: str | Path) -> ConfigSet:
         path=path,
         recipes=files("recipes"),
         synthetic=files("synthetic"),
+        synthetic_3d=files("synthetic_3d"),
         overrides=tuple(overrides),
         seeds=ints("seeds", [0]),
         synthetic_seeds=ints("synthetic_seeds", [0, 1, 2]),

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DATA_CHOICES = (*REAL_DATASETS, "synthetic")
 _RUN_FILE = "experiment.json"
+_STATS_FILE = "model_stats.json"  # parameters and frames/s of the row, beside its seed-0 run
 
 
 def default_splits(data: str) -> tuple[int, ...]:
@@ -96,6 +97,23 @@ class _Cells:
         record = {"metrics": {"plain": metrics}, "eval_seconds_plain": time.perf_counter() - start}
         _write_json(record_path, record)
         return {**record, "record": str(record_path)}
+
+    def model_stats(self, row: RowSpec, *, seed: int, extras: Sequence[str], fps_seconds: float) -> dict[str, float]:
+        """Parameters and frames/s of a trained row, measured once and kept beside its run (a later table or docs
+        call shows the same figures instead of re-timing the model on a machine that may be busy)."""
+        config = row_config(self.config_set, row, data=self.data, root=str(self.root), size=self.size, seed=seed)
+        path = self.runs_dir / f"{row.model}-{config_key(config)}" / _STATS_FILE
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+        stats = saved.get("stats", {})
+        if saved.get("fps_seconds") != fps_seconds:
+            stats.pop("fps", None)  # timed for another duration: time it again
+        missing = [extra for extra in extras if extra not in stats]
+        if missing:
+            stats |= backend.model_stats(config, extras=missing, fps_seconds=fps_seconds)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_json(path, {"stats": stats, "fps_seconds": fps_seconds, "device": backend.device_name()})
+        extra_keys = {"params_mb": ("params_mb", "params_mb_full"), "fps": ("fps",)}
+        return {key: stats[key] for extra in extras for key in extra_keys[extra]}
 
     def metrics(self, row: RowSpec, *, seed: int, split: int) -> tuple[dict[str, float], dict[str, Any]]:
         """One row's metrics for one seed and split, and its record (run folder, record file)."""
@@ -197,8 +215,7 @@ def run_table(
     extras: dict[str, dict[str, float]] = {}
     for row in chosen:
         if spec.extras and not row.is_fusion:
-            config = row_config(config_set, row, data=data, root=str(root), size=size, seed=seeds[0])
-            extras[row.key] = backend.model_stats(config, extras=spec.extras, fps_seconds=fps_seconds)
+            extras[row.key] = cells.model_stats(row, seed=seeds[0], extras=spec.extras, fps_seconds=fps_seconds)
 
     result = {
         "table": spec.name,
