@@ -84,11 +84,19 @@ def test_claims_are_paired_per_seed():
     both = claim_margins(spec.claims[2], result["cells"], "mAP")  # m3d >= max(local, global): ties hold
     np.testing.assert_allclose(both, [1, 0])
     rows = _rows(claims_markdown(spec, result))
-    assert rows[2] == ["local_m3d > resnet50", "mAP", "1/2", "2.00 ± 4.24", "-1.00 .. +5.00"]
-    assert rows[6][:3] == ["m3d >= max(local_m3d, global_m3d)", "mAP", "2/2"]
+    assert rows[2] == ["local_m3d > resnet50", "mAP", "yes (+2.00)", "1/2", "2.00 ± 4.24", "-1.00 .. +5.00"]
+    # m3d (means 63) >= max(local 57, global 61); per seed: 56 vs max(55, 52), 70 vs max(59, 70)
+    assert rows[6][:4] == ["m3d >= max(local_m3d, global_m3d)", "mAP", "yes (+2.00)", "2/2"]
+    assert rows[7] == ["... m3d vs local_m3d", "mAP", "yes (+6.00)", "2/2", "6.00 ± 7.07", "+1.00 .. +11.00"]
+    assert rows[8] == ["... m3d vs global_m3d", "mAP", "yes (+2.00)", "2/2", "2.00 ± 2.83", "+0.00 .. +4.00"]
     gelu = claim_margins(spec.claims[5], result["cells"], "mAP")  # m3d_gelu >= max(local_m3d, global_m3d_gelu)
     np.testing.assert_allclose(gelu, [0, 3])
-    assert len(rows) == 2 + 2 * len(spec.claims)
+    # two-stream (mean 64) > max(2D 55, local 57, global 61, m3d 63) on the mean; per seed 57 > 56 and 71 > 70;
+    # a claim against k > 1 rows adds k per-row lines for each metric
+    two = next(r for r in rows if r[0].startswith("two_stream >") and r[1] == "mAP")
+    assert two[2:4] == ["yes (+1.00)", "2/2"]
+    per_row = sum(len(c.worse) for c in spec.claims if len(c.worse) > 1)
+    assert len(rows) == 2 + 2 * (len(spec.claims) + per_row)
 
 
 @pytest.mark.parametrize("name", list(TABLES))

@@ -77,6 +77,29 @@ def _seeds_text(results: dict[str, dict]) -> str:
     return "seeds " + ", ".join(f"{name} {seeds}" for name, seeds in per_table.items())
 
 
+CLAIMS_INTRO = (
+    "Orderings the paper reports, checked on the mean over seeds and per seed (margin = the row minus the best "
+    "of the rows it is compared with, paired by seed; '... A vs B' lines compare with each row alone):"
+)
+
+
+def budget_text(spec: TableSpec, config_set: ConfigSet, size: str) -> str:
+    """'Training: ...' with the optimiser steps of the table's 2D and other rows at ``size``, and their recipe files."""
+    from m3dreid.config import load_config
+
+    budgets = {}
+    for kind in ("2d", "3d"):
+        rows = [row for row in spec.rows if not row.is_fusion and row.recipe == kind]
+        if rows:
+            recipe = config_set.recipe(rows[0], data="synthetic", size=size)
+            train = load_config(recipe).train
+            where = "/".join(recipe.parts[-3:])  # experiments/recipes/<file>
+            budgets[kind] = f"{train.epochs * train.iters_per_epoch:,} steps ({where})"
+    if len(set(budgets.values())) == 1:
+        return f"Training: every row {next(iter(budgets.values()))}."
+    return "Training: " + ", ".join(f"{'2D' if k == '2d' else 'temporal'} rows {v}" for k, v in budgets.items()) + "."
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
@@ -115,10 +138,11 @@ def write_results_page(
             f"({_minutes(time.perf_counter() - t0)} in this call)"
         )
         plot = plot_table(spec, result, figures / f"{name}_synthetic.png")
-        part = [f"## {name}: {spec.title}", "", table_markdown(spec, {"synthetic": result}, synthetic=True)]
+        part = [f"## {name}: {spec.title}", "", budget_text(spec, config_sets[name], size), ""]
+        part += [table_markdown(spec, {"synthetic": result}, synthetic=True)]
         claims = claims_markdown(spec, result)
         if claims:
-            part += ["Orderings the paper reports, checked per seed (margin = row minus the best other row):", ""]
+            part += [CLAIMS_INTRO, ""]
             part += [claims]
         kinds = kind_markdown(spec, result)
         if kinds:
