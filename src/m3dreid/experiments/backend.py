@@ -166,6 +166,10 @@ def _frames_per_second(model: torch.nn.Module, config: Config, seconds: float) -
     return frames / (time.perf_counter() - start)
 
 
+# what model_stats returns for each extra a table asks for
+STAT_KEYS = {"params_mb": ("params_mb", "params_mb_full"), "fps": ("fps",)}
+
+
 def model_stats(config: Config, *, extras: Sequence[str], fps_seconds: float) -> dict[str, float]:
     """Parameters (MB, fp32, without classifier) at the run's scale and at the paper's scale, and frames/s."""
     torch.manual_seed(0)

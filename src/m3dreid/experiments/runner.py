@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from m3dreid.config import Config
 from m3dreid.experiments import backend
 from m3dreid.experiments.configset import ConfigSet, config_key, row_config
 from m3dreid.experiments.tables import REAL_DATASETS, RowSpec, TableSpec
@@ -60,12 +61,16 @@ class _Cells:
         self.spec, self.config_set, self.data, self.root, self.size = spec, config_set, data, root, size
         self.runs_dir = out / "runs" / data
 
-    def trained(self, row: RowSpec, *, seed: int, split: int, rerank: bool = False) -> dict[str, Any]:
+    def run_config(self, row: RowSpec, *, seed: int, split: int = 0) -> Config:
+        """The row's resolved config, its output folder the cache folder named by the config's key."""
         config = row_config(
             self.config_set, row, data=self.data, root=str(self.root), size=self.size, seed=seed, split=split
         )
-        run_dir = self.runs_dir / f"{row.model}-{config_key(config)}"
-        config = dataclasses.replace(config, output_dir=str(run_dir))
+        return dataclasses.replace(config, output_dir=str(self.runs_dir / f"{row.model}-{config_key(config)}"))
+
+    def trained(self, row: RowSpec, *, seed: int, split: int, rerank: bool = False) -> dict[str, Any]:
+        config = self.run_config(row, seed=seed, split=split)
+        run_dir = Path(config.output_dir)
         record_path = run_dir / _RUN_FILE
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}
         if "checkpoint" not in record:
@@ -101,8 +106,8 @@ class _Cells:
     def model_stats(self, row: RowSpec, *, seed: int, extras: Sequence[str], fps_seconds: float) -> dict[str, float]:
         """Parameters and frames/s of a trained row, measured once and kept beside its run (a later table or docs
         call shows the same figures instead of re-timing the model on a machine that may be busy)."""
-        config = row_config(self.config_set, row, data=self.data, root=str(self.root), size=self.size, seed=seed)
-        path = self.runs_dir / f"{row.model}-{config_key(config)}" / _STATS_FILE
+        config = self.run_config(row, seed=seed)
+        path = Path(config.output_dir) / _STATS_FILE
         saved = json.loads(path.read_text()) if path.is_file() else {}
         stats = saved.get("stats", {})
         if saved.get("fps_seconds") != fps_seconds:
@@ -112,8 +117,7 @@ class _Cells:
             stats |= backend.model_stats(config, extras=missing, fps_seconds=fps_seconds)
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_json(path, {"stats": stats, "fps_seconds": fps_seconds, "device": backend.device_name()})
-        extra_keys = {"params_mb": ("params_mb", "params_mb_full"), "fps": ("fps",)}
-        return {key: stats[key] for extra in extras for key in extra_keys[extra]}
+        return {key: stats[key] for extra in extras for key in backend.STAT_KEYS[extra]}
 
     def metrics(self, row: RowSpec, *, seed: int, split: int) -> tuple[dict[str, float], dict[str, Any]]:
         """One row's metrics for one seed and split, and its record (run folder, record file)."""

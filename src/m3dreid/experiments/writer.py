@@ -159,11 +159,9 @@ def claims_markdown(spec: TableSpec, result: dict, *, metrics: Sequence[str] = (
             lines.append(_claim_line(claim.text(), metric, margins, on_mean, claim.strict))
             if len(claim.worse) > 1:
                 for worse in claim.worse:
-                    paired = np.asarray(cells[claim.better][metric], float) - np.asarray(cells[worse][metric], float)
-                    line = _claim_line(
-                        f"... {claim.better} vs {worse}", metric, paired, float(paired.mean()), claim.strict
-                    )
-                    lines.append(line)
+                    paired = claim_margins(Claim(claim.better, (worse,), claim.strict), cells, metric)
+                    text = f"... {claim.better} vs {worse}"
+                    lines.append(_claim_line(text, metric, paired, float(paired.mean()), claim.strict))
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
