@@ -3,7 +3,7 @@
 import torch
 
 import m3dreid
-from m3dreid.experiments import motion_energy, motion_overlap, saliency_maps, write_saliency_page
+from m3dreid.experiments import lower_share, motion_energy, motion_overlap, saliency_maps, write_saliency_page
 
 KW = dict(num_classes=0, embed_dim=8, depth=18, base_channels=4)
 
@@ -42,11 +42,21 @@ def test_motion_energy_and_overlap_hand_worked():
     assert motion_overlap(energy, torch.ones_like(energy)) == 0.0
 
 
+def test_lower_share_hand_worked():
+    maps = torch.zeros(1, 2, 4, 3)  # (B, T, H, W): rows 2-3 are the lower half
+    maps[0, 0, 0, 0] = 1.0  # upper half: 1
+    maps[0, 1, 3, :] = 1.0  # lower half: 3
+    assert lower_share(maps) == 0.75
+    assert lower_share(torch.ones(5, 3)) == 3 / 5  # odd height: the middle row counts as lower
+    assert lower_share(torch.zeros(1, 1, 4, 4)) != lower_share(torch.zeros(1, 1, 4, 4))  # nan: no saliency at all
+
+
 def test_page_has_one_png_per_clip(tmp_path):
     two_d, m3d = _pair()
     clips = [(f"clip {i}", torch.randn(1, 4, 3, 32, 16)) for i in range(2)]
     means = write_saliency_page({"2D": two_d, "M3D": m3d}, clips, tmp_path, mean=(0.5,) * 3, std=(0.25,) * 3)
-    assert set(means) == {"2D", "M3D"}
+    assert set(means) == {"2D", "M3D"} and set(means["2D"]) == {"motion_overlap", "lower_share"}
+    assert 0.0 <= means["M3D"]["lower_share"] <= 1.0
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["saliency_00.png", "saliency_01.png"]
     page = (tmp_path / "index.html").read_text()
     assert page.count("<img") == 2 and "(b) 2D, (c) M3D" in page

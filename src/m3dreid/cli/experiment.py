@@ -96,7 +96,7 @@ def _saliency(args: argparse.Namespace) -> int:
     out = Path(args.out or Path(args.runs[0]) / "saliency")
     means = saliency_for_runs([Path(r) for r in args.runs], out, count=args.count, frames=args.frames)
     for name, value in means.items():
-        print(f"{name}: mean motion overlap {value:+.3f}")
+        print(f"{name}: mean motion overlap {value['motion_overlap']:+.3f}, lower share {value['lower_share']:.3f}")
     print(f"written: {out / 'index.html'}")
     return 0
 

@@ -4,7 +4,7 @@ from m3dreid.experiments.configset import ConfigSet, config_key, default_experim
 from m3dreid.experiments.docs import plot_table, write_results_page
 from m3dreid.experiments.paper import NOT_IN_TEXT, PAPER_VALUES, PaperValue, paper_value
 from m3dreid.experiments.runner import load_result, run_table
-from m3dreid.experiments.saliency import motion_energy, motion_overlap, saliency_maps, write_saliency_page
+from m3dreid.experiments.saliency import lower_share, motion_energy, motion_overlap, saliency_maps, write_saliency_page
 from m3dreid.experiments.saliency_report import saliency_for_docs, saliency_for_runs
 from m3dreid.experiments.tables import TABLES, Claim, RowSpec, TableSpec, get_table
 from m3dreid.experiments.writer import claims_markdown, format_cell, table_markdown, write_table_files
@@ -25,6 +25,7 @@ __all__ = [
     "run_table",
     "motion_energy",
     "motion_overlap",
+    "lower_share",
     "saliency_maps",
     "write_saliency_page",
     "saliency_for_docs",

@@ -113,7 +113,7 @@ def write_results_page(
     seeds: Sequence[int] | None,
     command: str,
     tables: Sequence[str] = tuple(TABLES),
-    saliency: Callable[[Path, dict], tuple[Path, dict[str, float]] | None] | None = None,
+    saliency: Callable[[Path, dict], tuple[Path, dict[str, dict[str, float]]] | None] | None = None,
     workers: int = 1,
     root: Path | None = None,
 ) -> Path:
@@ -156,16 +156,18 @@ def write_results_page(
     saliency_part = ""
     drawn = saliency(figures, results) if saliency is not None else None
     if drawn is not None:
-        figure, overlap = drawn
-        scores = ", ".join(f"{name} {value:+.3f}" for name, value in overlap.items())
+        figure, means = drawn
+        overlap = ", ".join(f"{name} {value['motion_overlap']:+.3f}" for name, value in means.items())
+        lower = ", ".join(f"{name} {value['lower_share']:.3f}" for name, value in means.items())
         saliency_part = (
             "## Saliency (Fig. 8): where the 2D and the M3D models look\n\n"
             "Gradient of the feature norm with respect to the input frames, Table III's seed-0 runs (rows: frames, "
             "then one model each, in the order below) on synthetic test tracklets (page: "
-            "`results/saliency/index.html`). Motion overlap, the correlation between a model's saliency and the "
-            f"per-pixel temporal change of the clip (mean over the page's clips): {scores}. The temporal change "
-            "includes the background scrolling behind a walking person, so it is a coarse proxy for the paper's "
-            "reading of Fig. 8 (M3D looks at the moving body parts).\n\n"
+            "`results/saliency/index.html`). Two numbers for the paper's reading of Fig. 8 (2D looks at the upper "
+            "body, M3D at the moving legs and arms), each the mean over the page's clips. Motion overlap, the "
+            f"correlation between a model's saliency and the per-pixel temporal change of the clip: {overlap}; the "
+            "temporal change includes the background scrolling behind a walking person, so it is a coarse proxy. "
+            f"Lower share, the fraction of the saliency in the lower half of the frame (the legs): {lower}.\n\n"
             f"![saliency](results/saliency/{figure.name})\n"
         )
     total = time.perf_counter() - start

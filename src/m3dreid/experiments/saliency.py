@@ -5,7 +5,8 @@ maximised over colour channels (Simonyan et al.'s gradient saliency; the feature
 works on test identities the classifier never saw). Maps are normalised per clip, so 2D and M3D maps of the same clip
 are compared by where they put their mass, not by scale. ``motion_overlap`` puts a number on the paper's reading of
 the figure ("M3D focuses on areas with motion"): the correlation between a map and the clip's per-pixel temporal
-change.
+change; ``lower_share`` on its other half ("2D focuses on the upper body", M3D on "the moving legs and arms"): the
+fraction of the saliency in the lower half of the frame, where a standing person's legs are.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["saliency_maps", "motion_energy", "motion_overlap", "render_strips", "write_saliency_page"]
+__all__ = ["saliency_maps", "motion_energy", "motion_overlap", "lower_share", "render_strips", "write_saliency_page"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,13 @@ def motion_overlap(maps: torch.Tensor, motion: torch.Tensor) -> float:
     a, b = a - a.mean(), b - b.mean()
     denom = float(a.norm() * b.norm())
     return float((a * b).sum()) / denom if denom > 0 else 0.0
+
+
+def lower_share(maps: torch.Tensor) -> float:
+    """Fraction of the saliency mass of ``(..., H, W)`` maps in rows ``H // 2`` and below (nan when all zero)."""
+    rows = maps.double().reshape(-1, *maps.shape[-2:]).sum(dim=(0, 2))  # (H,): mass per image row
+    total = float(rows.sum())
+    return float(rows[maps.shape[-2] // 2 :].sum()) / total if total > 0 else float("nan")
 
 
 def _to_image(frame: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
@@ -94,30 +102,38 @@ def write_saliency_page(
     *,
     mean: Sequence[float],
     std: Sequence[float],
-) -> dict[str, float]:
-    """``out/index.html`` + one PNG per clip; returns each model's mean motion overlap over the clips."""
+) -> dict[str, dict[str, float]]:
+    """``out/index.html`` + one PNG per clip; returns each model's mean ``motion_overlap`` and ``lower_share``."""
     out = Path(out)
-    overlap: dict[str, list[float]] = {name: [] for name in models}
+    scores: dict[str, dict[str, list[float]]] = {name: {"motion_overlap": [], "lower_share": []} for name in models}
     items = []
     for i, (caption, clip) in enumerate(clips):
         maps = {name: saliency_maps(model, clip) for name, model in models.items()}
         motion = motion_energy(clip)
         for name, m in maps.items():
-            overlap[name].append(motion_overlap(m, motion))
+            scores[name]["motion_overlap"].append(motion_overlap(m, motion))
+            scores[name]["lower_share"].append(lower_share(m))
         png = render_strips(clip, maps, out / f"saliency_{i:02d}.png", mean=mean, std=std)
-        scores = ", ".join(f"{name} {overlap[name][-1]:+.2f}" for name in models)
-        items.append(f"<figure><img src='{png.name}'><figcaption>{html.escape(caption)}: motion overlap {scores}")
-        items[-1] += "</figcaption></figure>"
-    means = {name: float(np.mean(v)) if v else float("nan") for name, v in overlap.items()}
-    rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{v:+.3f}</td></tr>" for n, v in means.items())
+        text = ", ".join(
+            f"{name} {s['motion_overlap'][-1]:+.2f} / {s['lower_share'][-1]:.2f}" for name, s in scores.items()
+        )
+        items.append(f"<figure><img src='{png.name}'><figcaption>{html.escape(caption)}: motion overlap / lower share ")
+        items[-1] += f"{html.escape(text)}</figcaption></figure>"
+    means = {name: {k: float(np.mean(v)) if v else float("nan") for k, v in s.items()} for name, s in scores.items()}
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{v['motion_overlap']:+.3f}</td><td>{v['lower_share']:.3f}</td></tr>"
+        for n, v in means.items()
+    )
     legend = "Rows: (a) frames, then " + ", ".join(f"({chr(98 + k)}) {n}" for k, n in enumerate(models))
     page = (
         "<!doctype html><meta charset='utf-8'><title>m3dreid saliency</title>"
         "<style>body{font-family:sans-serif} img{image-rendering:pixelated;max-width:100%}</style>"
         "<h1>Saliency maps (paper Fig. 8)</h1>"
         f"<p>{html.escape(legend)}. Saliency = |d ||feature|| / d pixel|, max over channels, normalised per clip. "
-        "Motion overlap = correlation between saliency and per-pixel temporal change (higher: looks at motion).</p>"
-        f"<table><tr><th>model</th><th>mean motion overlap</th></tr>{rows}</table>" + "".join(items)
+        "Motion overlap = correlation between saliency and per-pixel temporal change (higher: looks at motion). "
+        "Lower share = fraction of the saliency in the lower half of the frame (legs; the upper body is above).</p>"
+        "<table><tr><th>model</th><th>mean motion overlap</th><th>mean lower share</th></tr>"
+        f"{rows}</table>" + "".join(items)
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "index.html").write_text(page)

@@ -47,7 +47,7 @@ def _checkpoint(run: Path) -> Path:
 
 def saliency_for_runs(
     runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8, names: Sequence[str] = ()
-) -> dict[str, float]:
+) -> dict[str, dict[str, float]]:
     """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset.
 
     ``names`` label the runs' rows (default: the model name, with the run folder when two runs share it).
@@ -71,11 +71,13 @@ def saliency_for_runs(
     return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
 
 
-def saliency_for_docs(table3: dict | None, figures: Path, *, count: int = 8) -> tuple[Path, dict[str, float]] | None:
+def saliency_for_docs(
+    table3: dict | None, figures: Path, *, count: int = 8
+) -> tuple[Path, dict[str, dict[str, float]]] | None:
     """The docs' saliency figure from Table III's first-seed runs: ResNet50, M3D and (when run) M3D + GELU global.
 
     Returns the first strip (page and the other strips under ``figures/saliency``) and each model's mean motion
-    overlap over the ``count`` query clips.
+    overlap and lower share over the ``count`` query clips.
     """
     runs = (table3 or {}).get("run_dirs", {})
     if not runs.get("resnet50") or not runs.get("m3d"):
@@ -85,5 +87,5 @@ def saliency_for_docs(table3: dict | None, figures: Path, *, count: int = 8) -> 
     out = figures / "saliency"
     labels = [TABLES["table3"].row(key).label for key in keys]
     means = saliency_for_runs([Path(runs[key][0]) for key in keys], out, count=count, names=labels)
-    log.info("saliency motion overlap: %s", means)
+    log.info("saliency scores: %s", means)
     return out / "saliency_00.png", means
