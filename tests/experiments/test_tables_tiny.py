@@ -94,6 +94,19 @@ def test_saliency_page_of_table3_runs(work, capsys):
     assert (out / "index.html").read_text().count("<img") == 2
 
 
+def test_docs_saliency_scores_every_seed_of_table3(work, tmp_path):
+    from m3dreid.experiments.saliency_report import saliency_for_docs
+
+    runs = json.loads((work / "table3_synthetic.json").read_text())["run_dirs"]
+    twice = {"run_dirs": {key: runs[key] * 2 for key in ("resnet50", "m3d")}}  # two "seeds" that are one run
+    figure, values = saliency_for_docs(twice, tmp_path, count=2, frames=6)
+    assert figure == tmp_path / "saliency" / "saliency_00.png" and figure.is_file()
+    assert list(values) == ["ResNet50", "M3D (local + global)"]
+    for scores in values.values():
+        assert len(scores["motion_overlap"]) == len(scores["lower_share"]) == 2
+        assert scores["lower_share"][0] == pytest.approx(scores["lower_share"][1], abs=1e-9)  # same run, same clips
+
+
 def test_docs_page_has_tables_claims_plots_and_saliency(work):
     # `experiment docs` at tiny size for Table III: reuses the runs of the table test above when the data match.
     out = work / "docs"
@@ -108,8 +121,8 @@ def test_docs_page_has_tables_claims_plots_and_saliency(work):
     assert (out / "results" / "table3_synthetic.png").stat().st_size > 0
     saliency = page[page.index("## Saliency") :]
     names = r"(ResNet50|M3D \(local \+ global\)|M3D \+ GELU global \(ours\))"
-    overlaps = re.findall(names + r" ([+-]\d\.\d{3})", saliency)
-    shares = re.findall(names + r" (\d\.\d{3})", saliency)
+    scores = re.findall(names + r" (-?\d\.\d{3})", saliency)  # one seed: single values (motion overlap, lower share)
     rows = ["ResNet50", "M3D (local + global)", "M3D + GELU global (ours)"]
-    assert [name for name, _ in overlaps] == rows and [name for name, _ in shares] == rows
+    assert [name for name, _ in scores] == rows * 2
+    assert all(0.0 <= float(v) <= 1.0 for _, v in scores[3:])  # lower shares are fractions
     assert (out / "results" / "saliency" / "saliency_00.png").is_file()

@@ -113,7 +113,7 @@ def write_results_page(
     seeds: Sequence[int] | None,
     command: str,
     tables: Sequence[str] = tuple(TABLES),
-    saliency: Callable[[Path, dict], tuple[Path, dict[str, dict[str, float]]] | None] | None = None,
+    saliency: Callable[[Path, dict], tuple[Path, dict[str, dict[str, list[float]]]] | None] | None = None,
     workers: int = 1,
     root: Path | None = None,
 ) -> Path:
@@ -156,18 +156,22 @@ def write_results_page(
     saliency_part = ""
     drawn = saliency(figures, results) if saliency is not None else None
     if drawn is not None:
-        figure, means = drawn
-        overlap = ", ".join(f"{name} {value['motion_overlap']:+.3f}" for name, value in means.items())
-        lower = ", ".join(f"{name} {value['lower_share']:.3f}" for name, value in means.items())
+        figure, values = drawn
+        seeds = len(next(iter(values.values()))["lower_share"])
+
+        def listing(score: str) -> str:
+            return ", ".join(f"{name} {format_cell(v[score], digits=3)}" for name, v in values.items())
+
         saliency_part = (
             "## Saliency (Fig. 8): where the 2D and the M3D models look\n\n"
             "Gradient of the feature norm with respect to the input frames, Table III's seed-0 runs (rows: frames, "
             "then one model each, in the order below) on synthetic test tracklets (page: "
             "`results/saliency/index.html`). Two numbers for the paper's reading of Fig. 8 (2D looks at the upper "
-            "body, M3D at the moving legs and arms), each the mean over the page's clips. Motion overlap, the "
-            f"correlation between a model's saliency and the per-pixel temporal change of the clip: {overlap}; the "
-            "temporal change includes the background scrolling behind a walking person, so it is a coarse proxy. "
-            f"Lower share, the fraction of the saliency in the lower half of the frame (the legs): {lower}.\n\n"
+            f"body, M3D at the moving legs and arms), each the mean over the same query clips, mean ± std over the "
+            f"{seeds} seeds' runs of Table III. Motion overlap, the correlation between a model's saliency and the "
+            f"per-pixel temporal change of the clip: {listing('motion_overlap')}; the temporal change includes the "
+            "background scrolling behind a walking person, so it is a coarse proxy. Lower share, the fraction of the "
+            f"saliency in the lower half of the frame (the legs): {listing('lower_share')}.\n\n"
             f"![saliency](results/saliency/{figure.name})\n"
         )
     total = time.perf_counter() - start

@@ -20,7 +20,17 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["saliency_maps", "motion_energy", "motion_overlap", "lower_share", "render_strips", "write_saliency_page"]
+__all__ = [
+    "saliency_maps",
+    "motion_energy",
+    "motion_overlap",
+    "lower_share",
+    "saliency_scores",
+    "mean_scores",
+    "render_strips",
+    "write_saliency_page",
+]
+SCORES = ("motion_overlap", "lower_share")
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +71,24 @@ def lower_share(maps: torch.Tensor) -> float:
     rows = maps.double().reshape(-1, *maps.shape[-2:]).sum(dim=(0, 2))  # (H,): mass per image row
     total = float(rows.sum())
     return float(rows[maps.shape[-2] // 2 :].sum()) / total if total > 0 else float("nan")
+
+
+def saliency_scores(models: Mapping[str, nn.Module], clips: Sequence[tuple[str, torch.Tensor]]):
+    """Per clip, each model's maps and scores: yields ``(caption, clip, {name: maps}, {name: {score: value}})``."""
+    for caption, clip in clips:
+        maps = {name: saliency_maps(model, clip) for name, model in models.items()}
+        motion = motion_energy(clip)
+        scores = {
+            name: {"motion_overlap": motion_overlap(m, motion), "lower_share": lower_share(m)}
+            for name, m in maps.items()
+        }
+        yield caption, clip, maps, scores
+
+
+def mean_scores(per_clip: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each model's scores averaged over clips (``per_clip``: one ``{name: {score: value}}`` a clip)."""
+    names = per_clip[0].keys() if per_clip else ()
+    return {name: {k: float(np.mean([c[name][k] for c in per_clip])) for k in SCORES} for name in names}
 
 
 def _to_image(frame: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
@@ -105,21 +133,14 @@ def write_saliency_page(
 ) -> dict[str, dict[str, float]]:
     """``out/index.html`` + one PNG per clip; returns each model's mean ``motion_overlap`` and ``lower_share``."""
     out = Path(out)
-    scores: dict[str, dict[str, list[float]]] = {name: {"motion_overlap": [], "lower_share": []} for name in models}
-    items = []
-    for i, (caption, clip) in enumerate(clips):
-        maps = {name: saliency_maps(model, clip) for name, model in models.items()}
-        motion = motion_energy(clip)
-        for name, m in maps.items():
-            scores[name]["motion_overlap"].append(motion_overlap(m, motion))
-            scores[name]["lower_share"].append(lower_share(m))
+    per_clip, items = [], []
+    for i, (caption, clip, maps, scores) in enumerate(saliency_scores(models, clips)):
+        per_clip.append(scores)
         png = render_strips(clip, maps, out / f"saliency_{i:02d}.png", mean=mean, std=std)
-        text = ", ".join(
-            f"{name} {s['motion_overlap'][-1]:+.2f} / {s['lower_share'][-1]:.2f}" for name, s in scores.items()
-        )
+        text = ", ".join(f"{name} {v['motion_overlap']:+.2f} / {v['lower_share']:.2f}" for name, v in scores.items())
         items.append(f"<figure><img src='{png.name}'><figcaption>{html.escape(caption)}: motion overlap / lower share ")
         items[-1] += f"{html.escape(text)}</figcaption></figure>"
-    means = {name: {k: float(np.mean(v)) if v else float("nan") for k, v in s.items()} for name, s in scores.items()}
+    means = mean_scores(per_clip)
     rows = "".join(
         f"<tr><td>{html.escape(n)}</td><td>{v['motion_overlap']:+.3f}</td><td>{v['lower_share']:.3f}</td></tr>"
         for n, v in means.items()

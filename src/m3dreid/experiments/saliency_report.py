@@ -15,7 +15,7 @@ import numpy as np
 
 from m3dreid.config import load_config
 from m3dreid.experiments import backend
-from m3dreid.experiments.saliency import write_saliency_page
+from m3dreid.experiments.saliency import SCORES, mean_scores, saliency_scores, write_saliency_page
 from m3dreid.experiments.tables import TABLES
 
 __all__ = ["saliency_for_runs", "saliency_for_docs", "pick_queries"]
@@ -45,13 +45,8 @@ def _checkpoint(run: Path) -> Path:
     raise FileNotFoundError(f"{run}: no model.pt or last.pt in the run folder")
 
 
-def saliency_for_runs(
-    runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8, names: Sequence[str] = ()
-) -> dict[str, dict[str, float]]:
-    """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset.
-
-    ``names`` label the runs' rows (default: the model name, with the run folder when two runs share it).
-    """
+def _models_and_clips(runs: Sequence[Path], *, count: int, frames: int, names: Sequence[str]):
+    """The runs' models by row name and ``count`` query clips of the first run's dataset; and that run's config."""
     from m3dreid.data import dataset_from_config
 
     configs = [load_config(Path(run) / "config.yaml") for run in runs]
@@ -68,16 +63,27 @@ def saliency_for_runs(
         tracklet = dataset.query[index]
         clip = backend.load_clip(first, tracklet.frames[:frames])  # (1, T, C, H, W)
         clips.append((f"query {index}: pid {tracklet.pid}, camera {tracklet.camid}", clip))
+    return models, clips, first
+
+
+def saliency_for_runs(
+    runs: Sequence[Path], out: Path, *, count: int = 4, frames: int = 8, names: Sequence[str] = ()
+) -> dict[str, dict[str, float]]:
+    """Saliency page for the runs (e.g. a 2D and an M3D run) on the same queries of the first run's dataset.
+
+    ``names`` label the runs' rows (default: the model name, with the run folder when two runs share it).
+    """
+    models, clips, first = _models_and_clips(runs, count=count, frames=frames, names=names)
     return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
 
 
 def saliency_for_docs(
-    table3: dict | None, figures: Path, *, count: int = 8
-) -> tuple[Path, dict[str, dict[str, float]]] | None:
+    table3: dict | None, figures: Path, *, count: int = 8, frames: int = 8
+) -> tuple[Path, dict[str, dict[str, list[float]]]] | None:
     """The docs' saliency figure from Table III's first-seed runs: ResNet50, M3D and (when run) M3D + GELU global.
 
-    Returns the first strip (page and the other strips under ``figures/saliency``) and each model's mean motion
-    overlap and lower share over the ``count`` query clips.
+    Returns the first strip (page and the other strips under ``figures/saliency``) and, for each model, its motion
+    overlap and lower share per seed of the table (each the mean over the same ``count`` query clips).
     """
     runs = (table3 or {}).get("run_dirs", {})
     if not runs.get("resnet50") or not runs.get("m3d"):
@@ -86,6 +92,12 @@ def saliency_for_docs(
     keys = [key for key in ("resnet50", "m3d", "m3d_gelu") if runs.get(key)]
     out = figures / "saliency"
     labels = [TABLES["table3"].row(key).label for key in keys]
-    means = saliency_for_runs([Path(runs[key][0]) for key in keys], out, count=count, names=labels)
-    log.info("saliency scores: %s", means)
-    return out / "saliency_00.png", means
+    per_seed = [saliency_for_runs([Path(runs[key][0]) for key in keys], out, count=count, frames=frames, names=labels)]
+    for seed in range(1, min(len(runs[key]) for key in keys)):
+        models, clips, _ = _models_and_clips(
+            [Path(runs[k][seed]) for k in keys], count=count, frames=frames, names=labels
+        )
+        per_seed.append(mean_scores([scores for *_, scores in saliency_scores(models, clips)]))
+    values = {name: {k: [seed[name][k] for seed in per_seed] for k in SCORES} for name in labels}
+    log.info("saliency scores per seed: %s", values)
+    return out / "saliency_00.png", values
