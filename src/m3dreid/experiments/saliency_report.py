@@ -45,10 +45,8 @@ def _checkpoint(run: Path) -> Path:
     raise FileNotFoundError(f"{run}: no model.pt or last.pt in the run folder")
 
 
-def _models_and_clips(runs: Sequence[Path], *, count: int, frames: int, names: Sequence[str]):
-    """The runs' models by row name and ``count`` query clips of the first run's dataset; and that run's config."""
-    from m3dreid.data import dataset_from_config
-
+def _load_models(runs: Sequence[Path], names: Sequence[str]) -> tuple[dict, list]:
+    """The runs' models by row name (default: the model name, with the run folder when two runs share it), configs."""
     configs = [load_config(Path(run) / "config.yaml") for run in runs]
     models = {}
     for i, (run, config) in enumerate(zip(runs, configs, strict=True)):
@@ -56,14 +54,20 @@ def _models_and_clips(runs: Sequence[Path], *, count: int, frames: int, names: S
         models[name if name not in models else f"{name} ({Path(run).name})"] = backend.load_model(
             config, _checkpoint(Path(run))
         )
-    first = configs[0]
-    dataset = dataset_from_config(first.data)
+    return models, configs
+
+
+def _query_clips(config, *, count: int, frames: int) -> list[tuple[str, object]]:
+    """``count`` captioned ``(1, T, C, H, W)`` query clips of the config's dataset (see :func:`pick_queries`)."""
+    from m3dreid.data import dataset_from_config
+
+    dataset = dataset_from_config(config.data)
     clips = []
-    for index in pick_queries(dataset, count=count, min_frames=frames, root=first.data.root):
+    for index in pick_queries(dataset, count=count, min_frames=frames, root=config.data.root):
         tracklet = dataset.query[index]
-        clip = backend.load_clip(first, tracklet.frames[:frames])  # (1, T, C, H, W)
+        clip = backend.load_clip(config, tracklet.frames[:frames])  # (1, T, C, H, W)
         clips.append((f"query {index}: pid {tracklet.pid}, camera {tracklet.camid}", clip))
-    return models, clips, first
+    return clips
 
 
 def saliency_for_runs(
@@ -73,8 +77,9 @@ def saliency_for_runs(
 
     ``names`` label the runs' rows (default: the model name, with the run folder when two runs share it).
     """
-    models, clips, first = _models_and_clips(runs, count=count, frames=frames, names=names)
-    return write_saliency_page(models, clips, out, mean=first.data.mean, std=first.data.std)
+    models, configs = _load_models(runs, names)
+    clips = _query_clips(configs[0], count=count, frames=frames)
+    return write_saliency_page(models, clips, out, mean=configs[0].data.mean, std=configs[0].data.std)
 
 
 def saliency_for_docs(
@@ -92,11 +97,11 @@ def saliency_for_docs(
     keys = [key for key in ("resnet50", "m3d", "m3d_gelu") if runs.get(key)]
     out = figures / "saliency"
     labels = [TABLES["table3"].row(key).label for key in keys]
-    per_seed = [saliency_for_runs([Path(runs[key][0]) for key in keys], out, count=count, frames=frames, names=labels)]
+    models, configs = _load_models([Path(runs[key][0]) for key in keys], labels)
+    clips = _query_clips(configs[0], count=count, frames=frames)  # the same clips for every seed's models
+    per_seed = [write_saliency_page(models, clips, out, mean=configs[0].data.mean, std=configs[0].data.std)]
     for seed in range(1, min(len(runs[key]) for key in keys)):
-        models, clips, _ = _models_and_clips(
-            [Path(runs[k][seed]) for k in keys], count=count, frames=frames, names=labels
-        )
+        models, _ = _load_models([Path(runs[key][seed]) for key in keys], labels)
         per_seed.append(mean_scores([scores for *_, scores in saliency_scores(models, clips)]))
     values = {name: {k: [seed[name][k] for seed in per_seed] for k in SCORES} for name in labels}
     log.info("saliency scores per seed: %s", values)
