@@ -25,7 +25,7 @@ from torch import nn
 from m3dreid.evaluation.extract import extract_features
 from m3dreid.utils.io import atomic_write
 
-__all__ = ["FeatureSet", "sample_paths", "features_from_dataset", "save_features", "load_features"]
+__all__ = ["FeatureSet", "sample_paths", "features_from_dataset", "feature_set", "save_features", "load_features"]
 
 _ARRAYS = ("q_feats", "g_feats", "q_pids", "g_pids", "q_camids", "g_camids", "q_lengths", "g_lengths")
 _REQUIRED = (*_ARRAYS, "q_paths", "g_paths", "junk_pids", "ap_definition", "meta")
@@ -88,6 +88,15 @@ def features_from_dataset(
     """
     query, gallery = list(dataset.query), list(dataset.gallery)
     feats = extract_features(model, query + gallery, **extract_kwargs).numpy()  # (Q + G, D)
+    return feature_set(dataset, feats, num_paths=num_paths, meta=meta)
+
+
+def feature_set(dataset: Any, feats: np.ndarray, *, num_paths: int = 8, meta: dict | None = None) -> FeatureSet:
+    """A :class:`FeatureSet` from ``feats`` (``(Q + G, D)``: the query tracklets' rows, then the gallery's) and the
+    dataset's labels and protocol facts; whatever computed the features (a network, a descriptor)."""
+    query, gallery = list(dataset.query), list(dataset.gallery)
+    if len(feats) != len(query) + len(gallery):
+        raise ValueError(f"feature_set: {len(feats)} feature rows for {len(query)} queries + {len(gallery)} gallery")
 
     def labels(tracklets: list, attr: str) -> np.ndarray:
         return np.array([getattr(t, attr) for t in tracklets], dtype=np.int64)
