@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "experiment": "experiment",
     "make-synthetic": "make_synthetic",
+    "make-scene": "make_scene",
     "tracklets": "tracklets",
     "index": "index",
     "search": "search",
