@@ -85,7 +85,9 @@ def _expected() -> dict:
         "junk": int((pid == -1).sum()),
         "distractors": int((pid == 0).sum()),
         "no_match_official": no_match(np.ones(len(test), bool), (-1,)),
-        "no_match_torchreid": no_match(~is_query, ()),
+        "no_match_torchreid": no_match(~is_query & (pid != -1), ()),
+        "torchreid_gallery": int((~is_query & (pid != -1)).sum()),
+        "torchreid_gallery_ids": len(np.unique(pid[~is_query & (pid != -1)])),
     }
 
 
@@ -96,6 +98,7 @@ def test_full_mars_metadata_both_protocols(mars_root):
     assert (exp["train_ids"], exp["train_tracklets"], exp["queries"], exp["test_tracklets"]) == (625, 8298, 1980, 12180)
     assert (exp["junk"], exp["distractors"]) == (870, 3248)
     assert (exp["no_match_official"], exp["no_match_torchreid"]) == (0, 140)
+    assert (exp["torchreid_gallery"], exp["torchreid_gallery_ids"]) == (9330, 621)  # torchreid's MARS figures
     with mock.patch.object(mars_module, "list_dir", lambda d: listing.get(d, set())):
         official = create_dataset("mars", root, protocol="official")
         torchreid = create_dataset("mars", root, protocol="torchreid")
@@ -104,7 +107,8 @@ def test_full_mars_metadata_both_protocols(mars_root):
         assert sum(len(t.frames) for t in ds.train) == exp["train_frames"]
         assert len(ds.query) == exp["queries"]
         assert {t.pid for t in ds.train} == set(range(625))
-    assert len(official.gallery) == 12180 and len(torchreid.gallery) == 12180 - 1980
+    assert len(official.gallery) == 12180 and len(torchreid.gallery) == 9330
+    assert len({t.pid for t in torchreid.gallery}) == 621 and all(t.pid != -1 for t in torchreid.gallery)
     assert sum(t.pid == -1 for t in official.gallery) == exp["junk"]
     assert sum(t.pid == 0 for t in official.gallery) == exp["distractors"]
     assert official.junk_pids == frozenset({-1}) and torchreid.junk_pids == frozenset()

@@ -17,8 +17,9 @@ Protocols (``protocol=``):
 * ``official`` - the MARS kit: gallery = all 12,180 test tracklets *including* the queries; for each query the
   gallery tracklets of the same pid and same camera (the query itself among them) and all pid -1 tracklets are junk;
   AP as the kit computes it (``ap_definition="mars_kit"``).
-* ``torchreid`` - as torchreid / most PyTorch code: the 1,980 queries are removed from the gallery (10,200 left),
-  same-pid-same-camera is still removed, pid -1 and 0 are both ordinary negatives (``junk_pids`` empty), standard AP.
+* ``torchreid`` - as torchreid's MARS reader does it: the 1,980 queries are removed from the gallery and the 870
+  pid -1 (junk) tracklets are dropped (torchreid skips them while reading), leaving 9,330 gallery tracklets of 621
+  pids (pid 0 distractors included); same-pid-same-camera is still removed, standard AP, ``junk_pids`` empty.
 
 Frame files are checked against one directory listing per pid folder: a listed name with no file is an error naming
 the file.
@@ -141,7 +142,7 @@ def read_mars(
         gallery, junk, ap_definition = test, frozenset({JUNK_PID}), "mars_kit"
     else:
         is_query = set(query_rows)
-        gallery = [t for i, t in enumerate(test) if i not in is_query]
+        gallery = [t for i, t in enumerate(test) if i not in is_query and t.pid != JUNK_PID]
         junk, ap_definition = frozenset(), "standard"
     train, original = relabel(train)
     dataset = VideoDataset(
