@@ -77,3 +77,26 @@ def test_rerank_float32_default_and_other_k():
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="k2"):
         k_reciprocal_rerank(query, gallery, k1=3, k2=6)
+
+
+@pytest.mark.parametrize("block_size", [7, 1024])
+def test_exact_ties_lowest_index_first_and_equal_to_the_reference(block_size):
+    """The official MARS gallery holds every query: exact duplicates. Their order is fixed (lowest index first), so
+    the result equals the dense reference (stable argsort) exactly in the neighbour sets, whatever the blocking."""
+    from m3dreid.evaluation.rerank import nearest_neighbours
+
+    base = clustered_features(num_ids=12, per_id=6, dim=8, seed=3).astype(np.float32)  # 72 distinct rows
+    query = base[:20]
+    gallery = np.concatenate([base[20:], query[::-1], query[:5]])  # every query twice or three times in the gallery
+    feats = torch.from_numpy(np.concatenate([query, gallery]))
+    nbr, _ = nearest_neighbours(feats, k=12, block_size=block_size)
+    dist = ((feats[:, None].double() - feats[None].double()) ** 2).sum(-1).numpy()
+    reference = np.argsort(dist, axis=1, kind="stable")[:, :12]
+    # among exact duplicates the lower index always comes first
+    assert np.array_equal(nbr.numpy(), reference)
+    ours = k_reciprocal_rerank(query, gallery, k1=10, k2=4, lambda_value=0.3, block_size=block_size, device="cpu")
+    ref = dense_rerank(query, gallery, k1=10, k2=4, lambda_value=0.3)
+    assert np.abs(ours.numpy() - ref).max() < 1e-5
+    # a query's copies in the gallery are at identical re-ranked distances
+    q0_copies = [len(base) - 20 + 19, len(base) - 20 + 20]  # query[0] appears at these gallery columns
+    assert ours[0, q0_copies[0]] == ours[0, q0_copies[1]]

@@ -4,8 +4,10 @@ The algorithm is the usual one (k1=20, k2=6, lambda=0.3 by default), over all ``
 
 1. ``d(i, j)``: squared Euclidean distance of the features (``metric="cosine"``: of the L2-normalised features, i.e.
    ``2 - 2 cos``), divided by the largest distance in row ``i``.
-2. ``N(i, k)``: the ``k`` nearest items of ``i`` (``i`` itself included). The k-reciprocal set
-   ``R(i, k1) = {j in N(i, k1 + 1) : i in N(j, k1 + 1)}``; the half sets ``R(c, round(k1 / 2))`` likewise.
+2. ``N(i, k)``: the ``k`` nearest items of ``i`` (``i`` itself included), in a fixed order: by distance, and on
+   equal distances (e.g. a query and its own copy in the MARS gallery) the lower index first, on any device.
+   The k-reciprocal set ``R(i, k1) = {j in N(i, k1 + 1) : i in N(j, k1 + 1)}``; the half sets ``R(c, round(k1 / 2))``
+   likewise.
 3. Expansion: ``R*(i) = R(i, k1)`` united with every ``R(c, round(k1/2))``, ``c in R(i, k1)``, that shares more than
    2/3 of its items with ``R(i, k1)``.
 4. ``V[i, j] = exp(-d(i, j))`` for ``j in R*(i)``, rows normalised to sum 1; then local query expansion
@@ -40,17 +42,37 @@ def _sq_dist(a: torch.Tensor, a_sq: torch.Tensor, b: torch.Tensor, b_sq: torch.T
     return block.mul_(-2.0).add_(b_sq[None, :]).add_(a_sq[:, None]).clamp_(min=0.0)
 
 
+class _UniqueColumns:
+    """Distances to a set of rows computed once per DISTINCT row, then gathered back to every column.
+
+    Why: a GEMM may round the distance to two identical feature vectors differently (different tiles), which would
+    turn an exact tie into an arbitrary order. Computing each distinct vector's column once gives identical features
+    bit-identical distances, so a stable sort can apply the documented rule: on a tie the lowest index comes first.
+    """
+
+    def __init__(self, feats: torch.Tensor) -> None:
+        self.unique, self.inverse = torch.unique(feats, dim=0, return_inverse=True)  # (U, D), (N,)
+        self.unique_sq = (self.unique * self.unique).sum(dim=1)  # (U,)
+
+    def sq_dist(self, rows: torch.Tensor, rows_sq: torch.Tensor) -> torch.Tensor:
+        """Squared distances ``(B, N)`` of ``rows`` to every column."""
+        return _sq_dist(rows, rows_sq, self.unique, self.unique_sq)[:, self.inverse]
+
+
 def nearest_neighbours(feats: torch.Tensor, *, k: int, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(N, k)`` indices of each row's k nearest rows (nearest first) and ``(N,)`` each row's largest distance."""
+    """``(N, k)`` indices of each row's k nearest rows (nearest first; on equal distances the lower index first) and
+    ``(N,)`` each row's largest distance."""
     num = feats.shape[0]
     sq = (feats * feats).sum(dim=1)  # (N,)
+    columns = _UniqueColumns(feats)
     nbr = torch.empty(num, k, dtype=torch.int64, device=feats.device)
     row_max = torch.empty(num, dtype=feats.dtype, device=feats.device)
     for start in range(0, num, block_size):
         rows = slice(start, min(start + block_size, num))
-        dist = _sq_dist(feats[rows], sq[rows], feats, sq)  # (B, N)
+        dist = columns.sq_dist(feats[rows], sq[rows])  # (B, N)
         row_max[rows] = dist.amax(dim=1)
-        nbr[rows] = torch.topk(dist, k, dim=1, largest=False, sorted=True).indices
+        # a stable full sort, not topk: topk's order among equal values is unspecified (and differs across devices)
+        nbr[rows] = torch.sort(dist, dim=1, stable=True).indices[:, :k]
     return nbr, row_max
 
 
@@ -209,9 +231,10 @@ def k_reciprocal_rerank(
     out = torch.zeros(num_query, num - num_query, dtype=dtype, device=q.device)  # (Q, G)
     _jaccard_overlap(rows, cols, vals, num_query=num_query, num=num, max_pairs=max_pairs, out=out)
     sq = (feats * feats).sum(dim=1)
+    gallery_columns = _UniqueColumns(feats[num_query:])
     for start in range(0, num_query, block_size):
         r = slice(start, min(start + block_size, num_query))
-        dist = _sq_dist(feats[r], sq[r], feats[num_query:], sq[num_query:])  # (B, G)
+        dist = gallery_columns.sq_dist(feats[r], sq[r])  # (B, G)
         overlap = out[r]  # (B, G) view: s, turned into the final distance in place
         jaccard = overlap.div_(2.0 - overlap).neg_().add_(1.0)  # 1 - s / (2 - s)
         jaccard.mul_(1.0 - lambda_value).add_(dist.div_(row_max[r, None]).mul_(lambda_value))
