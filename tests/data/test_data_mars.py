@@ -190,3 +190,13 @@ def test_unreadable_jpeg_names_the_file(tmp_path):
     bad = ds.train[0].frames[0]  # an empty file, as written by the slice
     with pytest.raises(DatasetError, match=Path(bad).name):
         load_tracklet(ds.train[0], DataConfig(height=16, width=8))
+
+
+def test_non_ascii_byte_in_a_name_list_names_the_file_and_line(tmp_path):
+    _write_slice(tmp_path, train_rows=2, test_pids=(2,))
+    path = tmp_path / "info" / "test_name.txt"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2][:3] + b"\xe9" + lines[2][4:]
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DatasetError, match=r"test_name\.txt: line 3 holds a non-ASCII byte \(0xe9\)"):
+        create_dataset("mars", tmp_path)

@@ -9,23 +9,23 @@ from m3dreid.descriptors import color_histogram, histogram_features
 from m3dreid.evaluation import evaluate_features
 
 
-def _frame(top_bgr, bottom_bgr, h=8, w=4):
+def _frame(top_rgb, bottom_rgb, h=8, w=4):
     f = np.empty((h, w, 3), np.uint8)
-    f[: h // 2] = top_bgr
-    f[h // 2 :] = bottom_bgr
+    f[: h // 2] = top_rgb
+    f[h // 2 :] = bottom_rgb
     return f
 
 
 def test_two_flat_halves_fall_in_one_cell_each():
-    # pure red (BGR 0,0,255): HSV (0, 255, 255) -> cell h0 s3 v3 = 15 of 128; pure blue (255,0,0): H=120 -> h5 -> 95
-    vec = color_histogram(_frame((0, 0, 255), (255, 0, 0))[None], bins=(8, 4, 4))
+    # pure red (RGB 255,0,0): HSV (0, 255, 255) -> cell h0 s3 v3 = 15 of 128; pure blue (0,0,255): H=120 -> h5 -> 95
+    vec = color_histogram(_frame((255, 0, 0), (0, 0, 255))[None], bins=(8, 4, 4))
     assert vec.shape == (256,)
     assert np.flatnonzero(vec).tolist() == [15, 128 + 95]
     assert np.allclose(vec[[15, 128 + 95]], 1.0)
 
 
 def test_tracklet_vector_is_sqrt_of_mean_histogram():
-    a, b = _frame((0, 0, 255), (0, 0, 255)), _frame((255, 0, 0), (255, 0, 0))
+    a, b = _frame((255, 0, 0), (255, 0, 0)), _frame((0, 0, 255), (0, 0, 255))
     vec = color_histogram(np.stack([a, b, b, b]), bins=(8, 4, 4))
     # upper half: red in 1 of 4 frames, blue in 3 -> sqrt(0.25), sqrt(0.75)
     assert vec[15] == pytest.approx(0.5)

@@ -58,8 +58,15 @@ def mars_pid_folder(pid: int) -> str:
 
 
 def _read_names(path: Path) -> list[str]:
-    with open(path, encoding="ascii", newline="") as f:
-        names = f.read().split()  # CRLF lines; names hold no spaces
+    data = path.read_bytes()
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise DatasetError(
+            f"{path}: line {line} holds a non-ASCII byte (0x{data[err.start]:02x}); MARS frame names are ASCII"
+        ) from None
+    names = text.split()  # CRLF lines; names hold no spaces
     if not names:
         raise DatasetError(f"{path}: empty name list")
     return names

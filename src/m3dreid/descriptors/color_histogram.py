@@ -27,10 +27,11 @@ SIZE = (64, 32)  # frames are resized to this (height, width) first
 
 
 def color_histogram(frames: np.ndarray, bins: tuple[int, int, int] = BINS) -> np.ndarray:
-    """``(T, H, W, 3)`` BGR uint8 frames -> ``(2 * prod(bins),)`` float32 tracklet vector (see the module docstring)."""
+    """``(T, H, W, 3)`` RGB uint8 frames (as ``read_frames`` gives them) -> ``(2 * prod(bins),)`` float32 tracklet
+    vector (see the module docstring)."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise ValueError(f"color_histogram: expected (T, H, W, 3) BGR frames with T >= 1, got {frames.shape}")
-    hsv = np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2HSV) for f in frames])  # (T, H, W, 3), H in 0..179
+        raise ValueError(f"color_histogram: expected (T, H, W, 3) RGB frames with T >= 1, got {frames.shape}")
+    hsv = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2HSV) for f in frames])  # (T, H, W, 3), H in 0..179
     h, s, v = (hsv[..., i].astype(np.int64) for i in range(3))
     cell = (h * bins[0] // 180) * bins[1] * bins[2] + (s * bins[1] // 256) * bins[2] + v * bins[2] // 256
     half = frames.shape[1] // 2
