@@ -169,3 +169,22 @@ def test_flip_on_load_matches_flipping_the_loaded_clip(tmp_path):
     cfg = dataclasses.replace(CFG, with_flow=True, flow_cache=str(tmp_path / "cache"))
     t = Tracklet(tuple(frames), 0, 0)
     assert torch.allclose(load_frames(t, cfg, [2, 0], flip=True), hflip_clip(load_frames(t, cfg, [2, 0]), 2))
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.8, 0.99])
+def test_truncated_jpeg_is_an_error_naming_the_file(tmp_path, keep):
+    from m3dreid.data import DatasetError
+    from m3dreid.data.transforms import read_frame
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "f.jpg"
+    cv2.imwrite(str(path), rng.integers(0, 255, (64, 32, 3), dtype=np.uint8))
+    whole = read_frame(str(path), 64, 32)
+    assert whole.shape == (64, 32, 3) and np.array_equal(whole, cv2.imread(str(path))[..., ::-1])
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(DatasetError, match=r"f\.jpg: truncated JPEG"):
+        read_frame(str(path), 64, 32)
+    path.write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"f\.jpg: cannot read image"):
+        read_frame(str(path), 64, 32)

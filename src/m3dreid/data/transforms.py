@@ -21,9 +21,28 @@ __all__ = ["read_frame", "read_frames", "normalize", "hflip_clip", "random_erase
 log = logging.getLogger(__name__)
 
 
+def _truncated_jpeg(data: np.ndarray) -> bool:
+    """A JPEG (starts with FF D8) whose end-of-image marker FF D9 is missing from its last bytes: cut short.
+
+    libjpeg decodes such a file anyway, greying out the missing rows with only a warning on stderr that does not
+    name the file, so it must be caught before decoding."""
+    if data.size < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return False
+    tail = data[-32:]
+    return not bool(((tail[:-1] == 0xFF) & (tail[1:] == 0xD9)).any())
+
+
 def read_frame(path: str, height: int, width: int) -> np.ndarray:
-    """Decode one image with OpenCV and resize it to ``(height, width)``; RGB uint8 ``(H, W, 3)``."""
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    """Decode one image with OpenCV and resize it to ``(height, width)``; RGB uint8 ``(H, W, 3)``.
+
+    A missing, empty, undecodable or truncated file is a :class:`DatasetError` naming it."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read image ({err.strerror or err})") from None
+    if _truncated_jpeg(data):
+        raise DatasetError(f"{path}: truncated JPEG (the file ends before its end-of-image marker)")
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise DatasetError(f"{path}: cannot read image (missing, empty or not a valid image file)")
     if img.shape[0] != height or img.shape[1] != width:
