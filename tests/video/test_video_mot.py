@@ -79,6 +79,29 @@ def test_cli_tracklets_from_gt(tmp_path, capsys):
     assert sum(len(r) for r in rows.values()) == 59
 
 
+def test_cli_tracklets_with_frames_missing_rows(tmp_path, capsys):
+    """A MOT file with gaps (frames 4-6 have no row) that ends before the video (frame 12 of 15): normal, no crash."""
+    gt = read_mot(GT)
+    keep = ((gt.frames < 4) | (gt.frames > 6)) & (gt.frames <= 12)
+    gappy = type(gt)(gt.frames[keep], gt.ids[keep], gt.boxes[keep], gt.scores[keep])
+    write_mot(gappy, tmp_path / "gappy.txt")
+    for name, ids in (("gt", gappy.ids), ("det", np.full(len(gappy), -1))):  # given ids, and ids for the tracker
+        table = type(gt)(gappy.frames, ids, gappy.boxes, gappy.scores)
+        write_mot(table, tmp_path / f"{name}.txt")
+        out = tmp_path / name
+        rc = main(["tracklets", str(VIDEO), "--out", str(out), "--detections", str(tmp_path / f"{name}.txt"),
+                   "--max-frames", "15", "--no-progress", "--height", "32", "--width", "16"])  # fmt: skip
+        assert rc == 0
+        frames = sorted({r["frame"] for rs in read_tracks_csv(out).values() for r in rs})
+        assert set(frames) <= set(gappy.frames.tolist()) and max(frames) == 12
+        if name == "gt":
+            assert frames == sorted(set(gappy.frames.tolist()))
+            assert sum(len(r) for r in read_tracks_csv(out).values()) == len(gappy)
+        sheet = cv2.imread(str(out / "tracks.jpg"))  # the contact sheet of all tracks
+        assert sheet is not None and sheet.shape[0] >= 96
+    assert "contact sheet of all tracks" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("text", "row", "what"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 HELP = "embed the tracklets of one or more `m3dreid tracklets` folders into a FAISS gallery index"
 
@@ -18,13 +19,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-length", type=int, default=2, help="skip tracklets with fewer frames")
     parser.add_argument("--chunk-size", type=int, default=0, help="frames through the network at once (0 = config)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    parser.add_argument(
+        "--no-threshold",
+        action="store_true",
+        help="skip estimating the same-person threshold (it embeds each tracklet's two halves once more)",
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.deploy import load_checkpoint_model
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir
+    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir, representative_frame
+    from m3dreid.index.threshold import same_person_record
 
     try:
         model, config = load_checkpoint_model(args.model)
@@ -46,14 +53,30 @@ def run(args: argparse.Namespace) -> int:
     feats = embed_tracklets(
         model, tracklets, config.data, chunk_size=chunk, device=args.device, progress=not args.no_progress
     )
-    info = {"model": str(args.model), "model_name": config.model.name, "height": config.data.height,
+    for t, m in zip(tracklets, meta, strict=True):
+        m["thumbnail"] = representative_frame(t.frames)
+    info = {"model": str(Path(args.model).resolve()), "model_name": config.model.name, "height": config.data.height,
             "width": config.data.width, "chunk_size": chunk}  # fmt: skip
     index = GalleryIndex.build(feats, meta, metric=args.metric or config.eval.distance, kind=args.kind,
                                nlist=args.nlist, info=info)  # fmt: skip
+    if not args.no_threshold:
+        index.info["same_person"] = same_person_record(
+            tracklets,
+            meta,
+            feats,
+            embed=lambda ts: embed_tracklets(model, ts, config.data, chunk_size=chunk, device=args.device),
+            distance=index.pair_distance,
+        )
     index.save(args.out)
     cams = sorted({m["camid"] for m in meta})
     print(
         f"{len(index)} tracklets from {len(args.dirs)} folder(s), cameras {cams}, "
         f"{index.kind} {index.metric} index -> {args.out}"
     )
+    record = index.info.get("same_person")
+    if record and record["threshold"] is not None:
+        print(f"same-person threshold {record['threshold']:.4g} (balanced error {record['balanced_error']:.2f} on "
+              f"{record['same_pairs']} same-track / {record['different_pairs']} same-frame pairs)")  # fmt: skip
+    elif record:
+        print(f"same-person threshold: not estimated ({record['reason']})")
     return 0

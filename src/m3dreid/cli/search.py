@@ -15,6 +15,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, help="index folder written by `m3dreid index`")
     parser.add_argument("-k", type=int, default=10, help="how many gallery tracklets to return")
     parser.add_argument("--track", type=int, default=None, help="track id, when QUERY is an `m3dreid tracklets` folder")
+    parser.add_argument(
+        "--include-self", action="store_true", help="keep the query's own tracklet in the list (left out by default)"
+    )
+    parser.add_argument(
+        "--cameras", default=None, metavar="1,3", help="rank only the tracklets of these camera ids (comma-separated)"
+    )
+    parser.add_argument(
+        "--other-cameras", action="store_true", help="leave out every tracklet of the query's own camera"
+    )
     parser.add_argument("--model", default=None, help="checkpoint (default: the one the index was built with)")
     parser.add_argument("--image", default=None, help="ranked-list image (default: IDX/search_<query>.jpg)")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
@@ -23,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _query_tracklet(args: argparse.Namespace):
+    """``(tracklet, name, (source folder, track id) or None)``: the query and, when it is a track of an `m3dreid
+    tracklets` folder (``DIR --track N`` or ``DIR/bbox/NNNN``), which one, so its own index entry can be found."""
     from m3dreid.index import read_image_folder, read_tracklet_dir
 
     folder = Path(args.query)
@@ -32,41 +43,81 @@ def _query_tracklet(args: argparse.Namespace):
         tracklets, meta = read_tracklet_dir(folder)
         for t, m in zip(tracklets, meta, strict=True):
             if m["track_id"] == args.track:
-                return t, f"{folder.name}_t{args.track}"
+                return t, f"{folder.name}_t{args.track}", (folder, args.track)
         raise ValueError(f"{folder}: no track {args.track}")
-    return read_image_folder(folder), folder.name
+    tracklet = read_image_folder(folder)
+    parent = folder.resolve().parent.parent  # DIR/bbox/0003 -> DIR
+    if folder.resolve().parent.name == "bbox" and folder.name.isdigit() and (parent / "tracks.csv").is_file():
+        return tracklet, folder.name, (parent, int(folder.name))
+    return tracklet, folder.name, None
+
+
+def _cameras(text: str | None) -> set[int] | None:
+    if text is None:
+        return None
+    try:
+        return {int(c) for c in text.split(",") if c.strip()}
+    except ValueError:
+        raise ValueError(f"--cameras {text!r}: expected comma-separated camera ids, e.g. 1,3") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.deploy import load_checkpoint_model
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, ranked_list_image
+    from m3dreid.index import GalleryIndex, embed_tracklets, ranked_list_image, representative_frame
 
     try:
         index = GalleryIndex.load(args.index)
-        query, name = _query_tracklet(args)
-        model, config = load_checkpoint_model(args.model or index.info["model"])
-    except (CheckpointError, FileNotFoundError, ValueError, KeyError) as err:
+        query, name, identity = _query_tracklet(args)
+        cameras = _cameras(args.cameras)
+    except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"m3dreid search: {err}", file=sys.stderr)
         return 2
+    own = index.find(*identity) if identity is not None else None
     if args.nprobe:
         index.set_nprobe(args.nprobe)
-    chunk = int(index.info.get("chunk_size", config.eval.chunk_size))
-    feats = embed_tracklets(model, [query], config.data, chunk_size=chunk, device=args.device)
-    distances, ids = index.search(feats, args.k)
+    if own is not None and args.model is None:
+        feature = index.features[own]  # the query is in the index: its stored feature is what the model would give
+    else:
+        from m3dreid.deploy import load_checkpoint_model
+
+        try:
+            model, config = load_checkpoint_model(args.model or index.info["model"])
+        except (CheckpointError, KeyError) as err:
+            print(f"m3dreid search: {err}", file=sys.stderr)
+            return 2
+        chunk = int(index.info.get("chunk_size", config.eval.chunk_size))
+        feature = embed_tracklets(model, [query], config.data, chunk_size=chunk, device=args.device)[0]
+    query_cam = index.meta[own]["camid"] if own is not None else query.camid
+    if args.other_cameras:
+        cameras = (cameras or {m["camid"] for m in index.meta}) - {query_cam}
+    exclude = (own,) if own is not None and not args.include_self else ()
+    hits = index.rank(feature, args.k, exclude=exclude, cameras=cameras)
+    threshold = index.same_person_threshold
+    if threshold is None:
+        print("same-person cue: none (the index has no threshold; rebuild it without --no-threshold)")
+    else:
+        print(f"same-person cue: distance <= {threshold:.4g} (estimated on this index; a hint, not a verdict)")
     results = []
-    for rank, (d, i) in enumerate(zip(distances[0], ids[0], strict=True), start=1):
-        if i < 0:
-            break
-        m = index.meta[i]
-        results.append({"rank": rank, "distance": float(d), "gallery_index": int(i), "camid": m["camid"],
-                        "track_id": m["track_id"], "video": m["video"], "source": m["source"],
-                        "num_frames": m["num_frames"], "thumbnail": m["thumbnails"][1]})  # fmt: skip
-        print(f"{rank:3d}  d={d:<10.4g} cam {m['camid']:<3d} track {m['track_id']:<5d} "
+    for hit in hits:
+        m = hit.meta
+        cue = {True: "same?", False: "", None: ""}[hit.same_person]
+        thumbnail = m.get("thumbnail") or m["thumbnails"][1]
+        results.append({**hit.as_dict(), "thumbnail": thumbnail})
+        print(f"{hit.rank:3d}  d={hit.distance:<10.4g} {cue:<6s}cam {m['camid']:<3d} track {m['track_id']:<5d} "
               f"{m['num_frames']:4d} frames  {m['source']}")  # fmt: skip
+    if not results:
+        print("no gallery tracklet left after the filters")
+    missing = sum(not Path(r["thumbnail"]).is_file() for r in results)
+    if missing:
+        print(f"m3dreid search: warning: {missing} of {len(results)} thumbnails are missing (crop folders moved or "
+              "deleted since the index was built); they are drawn grey", file=sys.stderr)  # fmt: skip
     image = Path(args.image) if args.image else Path(args.index) / f"search_{name}.jpg"
-    ranked_list_image(query.frames[len(query.frames) // 2], results, image)
+    ranked_list_image(representative_frame(query.frames), results, image, threshold=threshold)
     print(f"ranked list image -> {image}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"query": args.query, "results": results}, indent=1))
+        for r in results:
+            r.pop("thumbnails", None)
+        record = {"query": args.query, "query_gallery_index": own, "same_person_threshold": threshold,
+                  "results": results}  # fmt: skip
+        Path(args.json).write_text(json.dumps(record, indent=1))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 HELP = "cut person tracklets out of a video (detector + tracker, or given MOT det/gt boxes)"
 
@@ -83,4 +84,19 @@ def run(args: argparse.Namespace) -> int:
         )
     crops = sum(summary.tracks.values())
     print(f"{summary.frames_read} frames, {len(summary.tracks)} tracklets, {crops} crops -> {summary.out_dir}")
+    if summary.tracks:
+        print(f"contact sheet of all tracks -> {write_contact_sheet(summary.out_dir)}")
     return 0
+
+
+def write_contact_sheet(out_dir) -> Path:
+    """``OUT/tracks.jpg``: one tile per track (its representative crop), labelled with the id and frame range."""
+    from m3dreid.index.ranked_image import contact_sheet
+    from m3dreid.index.tracklet_dirs import representative_frame
+    from m3dreid.video.crops import read_tracks_csv
+
+    tracks = read_tracks_csv(out_dir)
+    paths = {t: [r["path"] for r in rows] for t, rows in tracks.items()}
+    labels = {t: [f"track {t}", f"f{rows[0]['frame']}-{rows[-1]['frame']}"] for t, rows in tracks.items()}
+    thumbs = {t: representative_frame(p) for t, p in paths.items()}
+    return contact_sheet(paths, Path(out_dir) / "tracks.jpg", thumbnails=thumbs, labels=labels)

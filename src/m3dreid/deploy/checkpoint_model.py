@@ -30,7 +30,12 @@ def load_checkpoint_model(path: str | Path) -> tuple[nn.Module, Config]:
         config = config_from_dict(obj["config"], source=f"{path}: config")
     except ConfigError as err:
         raise CheckpointError(str(err)) from None
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained=""))
+    from m3dreid.engine.run import ASSEMBLY_KEYS
+
+    # A two-stream model's config names the two stream checkpoints it was assembled from (often relative paths);
+    # model.pt holds every weight, so they are not read again: the checkpoint loads from any folder.
+    kwargs = {k: v for k, v in config.model.kwargs.items() if k not in ASSEMBLY_KEYS}
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained="", kwargs=kwargs))
     state = extract_state_dict(obj, path)
     classifier = state.get("classifier.weight")
     num_classes = int(classifier.shape[0]) if classifier is not None else 0

@@ -6,6 +6,11 @@ evaluation's (``m3dreid.evaluation.pairwise_distance``): ``euclidean`` is the sq
 ``cosine`` is ``1 - cos`` (inner product of L2-normalised vectors), so a search ranks exactly as evaluation does.
 ``flat`` is exact; ``ivf`` (inverted lists over k-means cells) is for large galleries and is exact when
 ``nprobe == nlist``.
+
+Search for a person (:meth:`GalleryIndex.search_entry` / :meth:`GalleryIndex.search` with ``exclude`` and
+``cameras``) leaves the query's own tracklet out and can keep only some cameras. ``info["same_person"]`` holds a
+distance threshold estimated on the index itself (:mod:`m3dreid.index.threshold`): a hit at or below it is probably
+the same person. Library code, shared by ``m3dreid search`` and the web viewer.
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 
-__all__ = ["GalleryIndex", "INDEX_KINDS", "METRICS"]
+# faiss's loader logs at INFO each SIMD build it tries and cannot load ("Could not load library with AVX512 support"),
+# eight lines that read like errors on every `index` / `search`; the one build it does load is all that matters.
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+import faiss  # noqa: E402
+
+__all__ = ["GalleryIndex", "Hit", "INDEX_KINDS", "METRICS"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,21 @@ def _prepare(features: np.ndarray, metric: str) -> np.ndarray:
     if metric == "cosine":
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked gallery tracklet: its position in the index, distance and the "same person?" cue."""
+
+    rank: int  # 1-based, after the exclusions and camera filter
+    gallery_index: int
+    distance: float
+    same_person: bool | None  # distance <= the index's threshold; None when the index has no threshold
+    meta: dict
+
+    def as_dict(self) -> dict:
+        return {"rank": self.rank, "gallery_index": self.gallery_index, "distance": self.distance,
+                "same_person": self.same_person, **self.meta}  # fmt: skip
 
 
 @dataclass
@@ -92,6 +117,72 @@ class GalleryIndex:
         scores, ids = self.index.search(q, k)
         distances = 1.0 - scores if self.metric == "cosine" else np.maximum(scores, 0.0)
         return distances.astype(np.float32), ids.astype(np.int64)
+
+    def pair_distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Row-wise distance of two ``(M, D)`` feature arrays under the index's metric (as ``search`` gives it)."""
+        x, y = _prepare(a, self.metric), _prepare(b, self.metric)
+        if self.metric == "cosine":
+            return (1.0 - (x * y).sum(axis=1)).astype(np.float32)
+        return ((x - y) ** 2).sum(axis=1).astype(np.float32)
+
+    @property
+    def same_person_threshold(self) -> float | None:
+        """The distance at or below which a hit is probably the same person (None: the index could not estimate one)."""
+        record = self.info.get("same_person") or {}
+        value = record.get("threshold")
+        return float(value) if value is not None else None
+
+    def find(self, source: str | Path, track_id: int) -> int | None:
+        """Gallery position of track ``track_id`` of the ``m3dreid tracklets`` folder ``source`` (None if absent)."""
+        source = str(Path(source).resolve())
+        for i, m in enumerate(self.meta):
+            if m.get("source") == source and m.get("track_id") == track_id:
+                return i
+        return None
+
+    def rank(
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        exclude: Collection[int] = (),
+        cameras: Collection[int] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` nearest tracklets to one ``(D,)`` query, leaving out the gallery positions in ``exclude`` and,
+        if ``cameras`` is given, every tracklet of another camera. Fewer than ``k`` when the gallery runs out."""
+        query = np.asarray(query, np.float32).reshape(1, -1)  # (1, D)
+        exclude = set(int(i) for i in exclude)
+        keep_cams = None if cameras is None else set(int(c) for c in cameras)
+        allowed = [i for i, m in enumerate(self.meta)
+                   if i not in exclude and (keep_cams is None or m.get("camid") in keep_cams)]  # fmt: skip
+        want = min(k, len(allowed))
+        if want <= 0:
+            return []
+        # Over-fetch by what the filters may remove; a camera filter can remove almost anything, so widen until
+        # enough hits survive or the whole gallery has been ranked.
+        fetch = min(len(self), want + len(exclude) + (0 if keep_cams is None else want))
+        allowed_set = set(allowed)
+        while True:
+            distances, ids = self.search(query, fetch)
+            found = [(float(d), int(i)) for d, i in zip(distances[0], ids[0], strict=True) if i in allowed_set]
+            if len(found) >= want or fetch >= len(self):
+                break
+            fetch = min(len(self), fetch * 2)
+        threshold = self.same_person_threshold
+        return [
+            Hit(rank, i, d, None if threshold is None else bool(d <= threshold), self.meta[i])
+            for rank, (d, i) in enumerate(found[:want], start=1)
+        ]
+
+    def search_entry(
+        self, position: int, k: int, *, include_self: bool = False, cameras: Collection[int] | None = None
+    ) -> list[Hit]:
+        """Rank the gallery for one of its own tracklets (by position); its own entry is left out unless
+        ``include_self``."""
+        if not 0 <= position < len(self):
+            raise IndexError(f"gallery position {position} out of range (index holds {len(self)} tracklets)")
+        exclude = () if include_self else (position,)
+        return self.rank(self.features[position], k, exclude=exclude, cameras=cameras)
 
     def set_nprobe(self, nprobe: int) -> None:
         if self.kind == "ivf":

@@ -162,8 +162,9 @@ class MotReplay:
 
     def __call__(self, frame: np.ndarray, frame_number: int) -> Detections:
         rows = self._rows.get(frame_number)
-        if rows is None:
-            return Detections.empty()
+        if rows is None:  # a frame without rows (a gap, or a file that ends before the video): nobody there
+            empty = Detections.empty()
+            return Detections(empty.boxes, empty.scores, np.zeros(0, np.int64)) if self.has_ids else empty
         ids = self.table.ids[rows] if self.has_ids else None
         return Detections(boxes=self.table.boxes[rows], scores=self.table.scores[rows], ids=ids)
 

@@ -118,8 +118,10 @@ class GivenIdTracker:
     """For detections that already carry track ids (a MOT ``gt.txt``): passes them through unchanged."""
 
     def update(self, frame: int, detections: Detections, payloads: list[Any] | None = None) -> list[TrackedBox]:
-        if detections.ids is None:
+        if detections.ids is None and len(detections):
             raise ValueError(f"frame {frame}: GivenIdTracker needs detections with track ids")
+        if not len(detections):
+            return []
         payloads = payloads if payloads is not None else [None] * len(detections)
         return [
             TrackedBox(frame, int(i), b.copy(), float(s), p)
