@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "tracklets": "tracklets",
     "index": "index",
     "search": "search",
+    "serve": "serve",
     "export": "export",
     "list-models": "list_models",
     "show-config": "show_config",

@@ -11,6 +11,10 @@ Search for a person (:meth:`GalleryIndex.search_entry` / :meth:`GalleryIndex.sea
 ``cameras``) leaves the query's own tracklet out and can keep only some cameras. ``info["same_person"]`` holds a
 distance threshold estimated on the index itself (:mod:`m3dreid.index.threshold`): a hit at or below it is probably
 the same person. Library code, shared by ``m3dreid search`` and the web viewer.
+
+``meta.json`` carries ``version`` (:data:`INDEX_VERSION`); a folder of another version, or one whose three files
+disagree (a copy cut short), is refused with a one-line error. :meth:`GalleryIndex.add` appends tracklets without
+rebuilding (``m3dreid index --add``); :meth:`GalleryIndex.save` replaces each file atomically, ``meta.json`` last.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +34,14 @@ import numpy as np
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 import faiss  # noqa: E402
 
-__all__ = ["GalleryIndex", "Hit", "INDEX_KINDS", "METRICS"]
+__all__ = ["GalleryIndex", "Hit", "INDEX_KINDS", "INDEX_VERSION", "METRICS"]
 
 log = logging.getLogger(__name__)
 
 INDEX_KINDS = ("auto", "flat", "ivf")
 METRICS = ("euclidean", "cosine")
 IVF_FROM = 20000  # "auto" switches to IVF from this many tracklets
+INDEX_VERSION = 1  # meta.json layout; bump when a reader of the old layout would misread the new one
 
 
 def _prepare(features: np.ndarray, metric: str) -> np.ndarray:
@@ -188,19 +194,42 @@ class GalleryIndex:
         if self.kind == "ivf":
             faiss.extract_index_ivf(self.index).nprobe = nprobe
 
+    def add(self, features: np.ndarray, meta: list[dict]) -> None:
+        """Append tracklets (their raw ``(n, D)`` features and records) without rebuilding: an IVF index keeps its
+        trained cells, so a search ranks the new tracklets exactly as if they had been built in (flat), or within
+        the cells visited (IVF)."""
+        x = _prepare(features, self.metric)
+        if len(meta) != x.shape[0]:
+            raise ValueError(f"{x.shape[0]} features but {len(meta)} metadata records")
+        if x.shape[1] != self.features.shape[1]:
+            raise ValueError(f"new features have D={x.shape[1]}, the index holds D={self.features.shape[1]}")
+        self.index.add(x)
+        self.features = np.concatenate([self.features, np.asarray(features, np.float32)])
+        self.meta = self.meta + list(meta)
+        log.info("gallery index: added %d tracklets, %d in all", x.shape[0], len(self))
+
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self.index, str(folder / "index.faiss"))
-        np.save(folder / "features.npy", self.features)
+        # each file is written beside its final name and renamed over it, meta.json last: a reader (`serve` while
+        # `index --add` runs) sees the old or the new file, and a count mismatch in between is refused, not misread
+        tmp = folder / f".index.faiss.{os.getpid()}.tmp"
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, folder / "index.faiss")
+        tmp = folder / f".features.{os.getpid()}.tmp.npy"
+        np.save(tmp, self.features)
+        os.replace(tmp, folder / "features.npy")
         record = {
+            "version": INDEX_VERSION,
             "metric": self.metric,
             "kind": self.kind,
             "count": len(self),
             "info": self.info,
             "tracklets": self.meta,
         }
-        (folder / "meta.json").write_text(json.dumps(record, indent=1))
+        tmp = folder / f".meta.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(record, indent=1))
+        os.replace(tmp, folder / "meta.json")
         return folder
 
     @staticmethod
@@ -209,9 +238,27 @@ class GalleryIndex:
         missing = [n for n in ("index.faiss", "features.npy", "meta.json") if not (folder / n).is_file()]
         if missing:
             raise FileNotFoundError(f"{folder}: not a gallery index, missing {', '.join(missing)}")
-        record = json.loads((folder / "meta.json").read_text())
-        index = faiss.read_index(str(folder / "index.faiss"))
-        features = np.load(folder / "features.npy")
+        try:
+            record = json.loads((folder / "meta.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{folder / 'meta.json'}: not JSON ({err})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{folder / 'meta.json'}: not an index record (a JSON object)")
+        version = record.get("version", 1)  # indexes written before the field existed have this layout
+        if version != INDEX_VERSION:
+            raise ValueError(f"{folder / 'meta.json'}: index version {version!r}, this m3dreid reads version "
+                             f"{INDEX_VERSION}; rebuild it with `m3dreid index`")  # fmt: skip
+        missing = [k for k in ("metric", "kind", "info", "tracklets") if k not in record]
+        if missing:
+            raise ValueError(f"{folder / 'meta.json'}: missing key(s) {', '.join(missing)}")
+        try:
+            index = faiss.read_index(str(folder / "index.faiss"))
+        except RuntimeError:
+            raise ValueError(f"{folder / 'index.faiss'}: not a FAISS index (truncated or another file)") from None
+        try:
+            features = np.load(folder / "features.npy")
+        except (ValueError, OSError, EOFError) as err:
+            raise ValueError(f"{folder / 'features.npy'}: unreadable ({err})") from None
         if index.ntotal != len(record["tracklets"]) or features.shape[0] != index.ntotal:
             raise ValueError(
                 f"{folder}: index holds {index.ntotal} vectors, features.npy {features.shape[0]}, "
