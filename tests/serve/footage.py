@@ -1,5 +1,6 @@
 """A tiny two-camera "footage" for the viewer's tests: tracklet folders as `m3dreid tracklets` writes them (crops,
-tracks.csv, video.json at 25 frames/s) and a gallery index of their colour-histogram features.
+tracks.csv, video.json at 25 frames/s) and a gallery index of their colour-histogram features, with what
+`m3dreid index` adds (representative crop, same-person threshold).
 
 Person p wears shirt colour SHIRTS[p] and trousers TROUSERS[p]; camera 1 sees persons 0-4 (tracks 1-5), camera 2
 sees persons 0, 1, 2, 5 (tracks 1-4). Tracks of one camera overlap in time, so the index has pairs of tracks seen
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from m3dreid.descriptors.color_histogram import tracklet_histogram
-from m3dreid.index import GalleryIndex, read_tracklet_dir
+from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame, same_person_record
 from m3dreid.video.crops import TrackletWriter
 
 SHIRTS = [(200, 40, 40), (40, 160, 40), (40, 40, 200), (200, 200, 40), (30, 140, 250), (40, 180, 180)]  # BGR
@@ -53,8 +54,16 @@ def build_footage(root: Path, *, cameras: dict[int, list[int]] | None = None) ->
         t, m = read_tracklet_dir(folder)
         tracklets += t
         meta += m
-    feats = np.stack([tracklet_histogram(t.frames) for t in tracklets])  # (N, 256)
-    GalleryIndex.build(feats, meta, kind="flat", info={"model": "color_histogram"}).save(root / "idx")
+
+    def embed(ts) -> np.ndarray:
+        return np.stack([tracklet_histogram(t.frames) for t in ts])  # (N, 256)
+
+    feats = embed(tracklets)
+    for t, m in zip(tracklets, meta, strict=True):
+        m["thumbnail"] = representative_frame(t.frames)
+    index = GalleryIndex.build(feats, meta, kind="flat", info={"model": "color_histogram"})
+    index.info["same_person"] = same_person_record(tracklets, meta, feats, embed=embed, distance=index.pair_distance)
+    index.save(root / "idx")
     return root / "idx", folders
 
 

@@ -97,7 +97,7 @@ def _add(args: argparse.Namespace) -> int:
 
     from m3dreid.deploy import load_checkpoint_model
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir
+    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir, representative_frame
 
     try:
         index = GalleryIndex.load(args.out)
@@ -127,8 +127,10 @@ def _add(args: argparse.Namespace) -> int:
     chunk = int(index.info.get("chunk_size") or args.chunk_size or config.eval.chunk_size)
     feats = embed_tracklets(model, tracklets, config.data, chunk_size=chunk, device=args.device,
                             progress=not args.no_progress)  # fmt: skip
+    for t, m in zip(tracklets, meta, strict=True):
+        m["thumbnail"] = representative_frame(t.frames)
     try:
-        index.add(feats, meta)
+        index.add(feats, meta)  # the same-person threshold stays the one estimated when the index was built
     except ValueError as err:
         print(f"m3dreid index: {args.out}: {err}", file=sys.stderr)
         return 2

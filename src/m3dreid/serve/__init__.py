@@ -1,7 +1,7 @@
 """``m3dreid serve``: a local web viewer over a gallery index (pick a person, see where else they walk)."""
 
 from m3dreid.serve.app import create_app
-from m3dreid.serve.catalog import Catalog, Match, ServeError, Track, Video, covisible_threshold
+from m3dreid.serve.catalog import Catalog, Match, ServeError, Track, Video
 from m3dreid.serve.export import export_pages
 from m3dreid.serve.marks import MarksStore
 
@@ -12,7 +12,6 @@ __all__ = [
     "ServeError",
     "Track",
     "Video",
-    "covisible_threshold",
     "create_app",
     "export_pages",
 ]

@@ -4,9 +4,11 @@ Files: only images that the index lists are served. Each path is resolved (symli
 the tracklet folder that ``m3dreid index`` recorded for its track (its ``source``) or inside the index folder, and
 end in an image suffix; nothing is addressed by a path taken from a URL.
 
-The ranking of a person page is :meth:`GalleryIndex.search` over the whole index for the track's stored feature
-(the feature ``m3dreid search`` computes for the same tracklet), with the track itself left out and the filters
-applied after ranking, so the order is the search's order.
+The ranking of a person page is :meth:`GalleryIndex.search_entry` (what ``m3dreid search`` ranks with): the track's
+stored feature against the whole index, its own entry left out, the camera filter applied by the index; a time
+window is applied after ranking, so the order is the search's order. The "same person?" cue is the index's own
+threshold (``info["same_person"]``, estimated by ``m3dreid index``), and a track on screen together with the query in
+the same video is never the same person, whatever its distance.
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from m3dreid.index import IMAGE_SUFFIXES, GalleryIndex
 from m3dreid.video.crops import read_tracks_csv
 
-__all__ = ["Catalog", "Match", "Track", "Video", "ServeError", "covisible_threshold"]
+__all__ = ["Catalog", "Match", "Track", "Video", "ServeError", "overlaps"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Track:
     first_frame: int
     last_frame: int
     fps: float  # frames per second of the video, 0.0 if unknown
-    thumbnails: tuple[str, ...]
+    thumbnails: tuple[str, ...]  # the strip: first crop, the representative one (nearest the track's mean), last
 
     @property
     def start(self) -> float | None:
@@ -90,47 +90,12 @@ def overlaps(a: Track, b: Track) -> bool:
     return a.first_frame <= b.last_frame and b.first_frame <= a.last_frame
 
 
-def _pair_distances(features: np.ndarray, pairs: np.ndarray, metric: str) -> np.ndarray:
-    """Distances of ``(P, 2)`` index pairs in the index's geometry (squared Euclidean or 1 - cos)."""
-    a, b = features[pairs[:, 0]].astype(np.float64), features[pairs[:, 1]].astype(np.float64)
-    if metric == "cosine":
-        a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-        return 1.0 - (a * b).sum(axis=1)
-    return ((a - b) ** 2).sum(axis=1)
-
-
-def covisible_threshold(
-    features: np.ndarray,
-    tracks: list[Track],
-    metric: str,
-    *,
-    quantile: float = 0.05,
-    max_pairs: int = 20000,
-    seed: int = 0,
-) -> tuple[float | None, int]:
-    """A "same person?" threshold estimated on the index itself, and the number of pairs it rests on.
-
-    Two tracks of one video that are on screen in the same frame are two different people: the ``quantile`` of
-    their distances is a distance below which few different people fall. None when fewer than 10 such pairs exist.
-    """
-    by_source: dict[Path, list[Track]] = {}
-    for t in tracks:
-        by_source.setdefault(t.source, []).append(t)
-    pairs = []
-    for group in by_source.values():
-        first = np.array([t.first_frame for t in group])
-        last = np.array([t.last_frame for t in group])
-        gis = np.array([t.gi for t in group])
-        overlap = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])  # (n, n)
-        i, j = np.nonzero(np.triu(overlap, k=1))
-        pairs.append(np.stack([gis[i], gis[j]], axis=1))
-    pairs = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
-    if len(pairs) < 10:
-        return None, len(pairs)
-    if len(pairs) > max_pairs:
-        pairs = pairs[np.random.default_rng(seed).choice(len(pairs), max_pairs, replace=False)]
-    return float(np.quantile(_pair_distances(features, pairs, metric), quantile)), len(pairs)
+def _strip_paths(rec: dict) -> tuple[str, ...]:
+    """First, representative (``thumbnail``, chosen by ``m3dreid index``; else the middle one) and last crop."""
+    crops = [str(p) for p in rec["thumbnails"]]
+    if rec.get("thumbnail") and len(crops) >= 3:
+        crops[len(crops) // 2] = str(rec["thumbnail"])
+    return tuple(crops)
 
 
 def _video_fps(source: Path) -> tuple[str, float]:
@@ -185,7 +150,7 @@ class Catalog:
                                     track_id=int(rec["track_id"]), video=Path(rec.get("video") or "").name or name,
                                     source=source, num_frames=int(rec["num_frames"]),
                                     first_frame=int(rec["first_frame"]), last_frame=int(rec["last_frame"]), fps=fps,
-                                    thumbnails=tuple(str(p) for p in rec["thumbnails"])))  # fmt: skip
+                                    thumbnails=_strip_paths(rec)))  # fmt: skip
             except (TypeError, ValueError) as err:
                 raise ServeError(f"{self.root / 'meta.json'}: tracklet {gi}: {err}") from None
         videos = []
@@ -200,7 +165,8 @@ class Catalog:
         self.tracks = tracks
         self.videos = videos
         self.cameras = sorted({t.camid for t in tracks})
-        self.threshold, self.threshold_pairs = covisible_threshold(index.features, tracks, index.metric)
+        self.threshold = index.same_person_threshold
+        self.threshold_record = dict(index.info.get("same_person") or {})
         self._by_key = {t.key: t for t in tracks}
         self._frames: dict[Path, dict[int, list[dict]]] = {}
         self.generation = (self._stamp, len(tracks))
@@ -251,21 +217,19 @@ class Catalog:
         """The ``k`` nearest tracks to track ``gi`` in the search's order, itself left out, then filtered by camera
         and time window (seconds)."""
         query = self.track(gi)
-        distances, ids = self.index.search(self.index.features[query.gi : query.gi + 1], len(self.index))
+        windowed = t0 is not None or t1 is not None
+        hits = self.index.search_entry(query.gi, len(self) if windowed else k, cameras=cameras or None)
         matches: list[Match] = []
-        for dist, j in zip(distances[0].tolist(), ids[0].tolist(), strict=True):
-            if j < 0 or len(matches) >= k:
+        for hit in hits:
+            track = self.tracks[hit.gallery_index]
+            if len(matches) >= k:
                 break
-            if j == query.gi:
-                continue  # its own track
-            track = self.tracks[j]
-            if cameras and track.camid not in cameras:
-                continue
             if not track.in_window(t0, t1):
                 continue
             together = track.source == query.source and overlaps(track, query)
-            same = False if together else None if self.threshold is None else dist <= self.threshold
-            matches.append(Match(rank=len(matches) + 1, track=track, distance=dist, same=same, together=together))
+            same = False if together else hit.same_person
+            matches.append(Match(rank=len(matches) + 1, track=track, distance=hit.distance, same=same,
+                                 together=together))  # fmt: skip
         return matches
 
     # --- files -------------------------------------------------------------------------------------------------
