@@ -56,6 +56,7 @@ class DataConfig:
     seq_len: int = 16  # frames a training clip (the paper samples 16 adjacent frames)
     ids_per_batch: int = 5  # P identities a batch ...
     tracklets_per_id: int = 2  # ... x K tracklets each (paper: 10 sequences a batch)
+    neighbours_per_id: int = 0  # hard-identity mining: P/m sampled ids + each one's m-1 nearest by classifier (0 = off)
     hflip: float = 0.5  # probability of a horizontal flip of a whole clip
     random_erasing: float = 0.5  # probability of random erasing (same box over the clip)
     mean: tuple = (0.485, 0.456, 0.406)  # subtracted from each channel (the paper subtracts the mean)

@@ -56,6 +56,10 @@ def test_eval_command_reads_the_checkpoint_from_the_config(demo_dir, capsys, tmp
     out = capsys.readouterr().out
     assert "| euclidean |" in out and "(torchreid protocol)" in out
     assert (tmp_path / "features.npz").is_file()
+    # the synthetic set defines identity groups: per-group mAP printed and kept, weighted they give the overall mAP
+    assert "per identity group" in out and "| motion mAP | rhythm mAP | appearance mAP |" in out
+    entry = json.loads((tmp_path / "results.json").read_text())["results"]["euclidean"]
+    assert sum(entry["groups"].values()) / 3 == pytest.approx(entry["mAP"])  # 18 queries of each kind
     assert main(["eval", "-c", str(run / "config.yaml"), "--out", str(tmp_path)]) == 1
     assert "set model.checkpoint" in capsys.readouterr().err
 

@@ -11,6 +11,7 @@ import yaml
 from tiny_engine import TinyClips, make_model, tiny_config
 
 from m3dreid.engine import LAST_NAME, PREV_NAME, CheckpointError, Trainer, load_training_state
+from m3dreid.engine.diagnostics import NORM_COLUMNS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -40,7 +41,8 @@ def test_resume_after_two_epochs_equals_three_straight(tmp_path):
     # the log holds the rows of both parts: every 2 steps plus each epoch's last step
     rows = list(csv.DictReader((tmp_path / "split" / "train_log.csv").open()))
     assert [int(r["iter"]) for r in rows] == [2, 3, 4, 6, 8, 9]
-    assert list(rows[0]) == ["epoch", "iter", "loss", "acc", "lr", "frames_per_s"]
+    assert list(rows[0]) == ["epoch", "iter", "loss", "acc", "lr", "frames_per_s", *NORM_COLUMNS]
+    assert rows[0]["local_m3d_rms"] == "" and float(rows[0]["conv2d_rms"]) > 0  # no M3D layers in the tiny net
 
 
 def test_ctrl_c_mid_epoch_saves_and_resume_is_exact(tmp_path):

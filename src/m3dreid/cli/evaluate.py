@@ -65,6 +65,7 @@ def evaluate_run(
     from m3dreid.engine.run import load_for_eval
     from m3dreid.evaluation.evaluate import eval_settings, evaluate_features
     from m3dreid.evaluation.features import features_from_dataset, save_features
+    from m3dreid.evaluation.groups import group_map
     from m3dreid.report.runs import FEATURES_FILE, write_results
 
     ev = config.eval
@@ -93,6 +94,9 @@ def evaluate_run(
             label = ev.distance + ("+rerank" if rr else "") + (f" ({protocol} protocol)" if index else "")
             result = evaluate_features(feats, rerank=rr, device=device or "auto", **eval_settings(ev))
             extra = {"metric": ev.distance, "rerank": rr, "protocol": protocol, "dataset": dataset.name}
+            groups = group_map(result, feats.q_pids, config.data.root)  # {} unless the data set defines groups
+            if groups:
+                extra["groups"] = groups
             write_results(run_dir, result, label=label, extra=extra)
             results[label] = result
     return results
@@ -105,6 +109,22 @@ def results_table(rows: list[tuple[str, str, Any]]) -> str:
         ranks = " | ".join(f"{100 * r.rank(k):.1f}" if k <= len(r.cmc) else "-" for k in (1, 5, 10, 20))
         lines.append(f"| {run} | {label} | {ranks} | {100 * r.mAP:.1f} | {100 * r.mINP:.1f} | "
                      f"{r.num_valid_queries}/{r.num_no_match} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def groups_table(run_dir: str | Path) -> str:
+    """Markdown table of the per-group mAP (percent) of each result in ``run_dir/results.json``; '' without groups."""
+    from m3dreid.report.runs import read_results
+
+    entries = {label: entry["groups"] for label, entry in read_results(run_dir).get("results", {}).items()
+               if entry.get("groups")}  # fmt: skip
+    if not entries:
+        return ""
+    kinds = list(dict.fromkeys(kind for groups in entries.values() for kind in groups))
+    lines = ["| result | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+    for label, groups in entries.items():
+        cells = [f"{100 * groups[k]:.1f}" if groups.get(k) is not None else "-" for k in kinds]  # None: no match
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -127,5 +147,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"m3dreid eval: {err}", file=sys.stderr)
         return 1
     print(results_table([(run_dir.name, label, result) for label, result in results.items()]))
+    table = groups_table(run_dir)
+    if table:
+        print("per identity group (info/groups.json), mAP:")
+        print(table)
     print(f"features and results in {run_dir} (re-rank without the network: m3dreid rerank {run_dir})")
     return 0

@@ -128,6 +128,7 @@ def build_train_loader(
         rank=rank,
         world_size=world_size,
         num_batches=num_batches,
+        neighbours_per_id=data_cfg.neighbours_per_id,
     )
     workers = data_cfg.workers
     return DataLoader(

@@ -58,10 +58,26 @@ def build_model(config: Config, *, num_classes: int) -> nn.Module:
     return create_model(config.model.name, **_builder_kwargs(config, num_classes))
 
 
-def make_epoch_loader(dataset: Any, config: Config, *, rank: int = 0, world_size: int = 1) -> Callable[[int], Iterable]:
+def classifier_similarity(model: nn.Module) -> Any:
+    """``(N, N)`` cosine similarity of the rows of ``model.classifier`` (numpy), or None without a classifier."""
+    import torch
+
+    classifier = getattr(model, "classifier", None)
+    if not isinstance(classifier, nn.Linear):
+        return None
+    with torch.no_grad():
+        w = torch.nn.functional.normalize(classifier.weight.detach().float().cpu(), dim=1)  # (N, D)
+        return (w @ w.T).numpy()
+
+
+def make_epoch_loader(
+    dataset: Any, config: Config, *, rank: int = 0, world_size: int = 1, model: nn.Module | None = None
+) -> Callable[[int], Iterable]:
     """``epoch -> batches``: one P x K loader whose batches depend on the run seed and the epoch only (exact resume).
 
-    ``train.iters_per_epoch`` (steps on this process) becomes the sampler's global number of batches.
+    ``train.iters_per_epoch`` (steps on this process) becomes the sampler's global number of batches. With
+    ``data.neighbours_per_id > 1`` each epoch's batches also depend on ``model``'s classifier at the epoch start
+    (hard-identity mining; a resumed run restores those weights first, so it still replays the same batches).
     """
     from m3dreid.data import build_train_loader
 
@@ -77,6 +93,8 @@ def make_epoch_loader(dataset: Any, config: Config, *, rank: int = 0, world_size
 
     def epoch_loader(epoch: int) -> Iterable:
         loader.batch_sampler.set_epoch(epoch)
+        if config.data.neighbours_per_id > 1 and model is not None:
+            loader.batch_sampler.set_similarity(classifier_similarity(model))
         return loader
 
     return epoch_loader
@@ -162,7 +180,9 @@ def train_from_config(
         model=model,
         config=config,
         run_dir=run_dir,
-        epoch_loader=make_epoch_loader(dataset, config, rank=dist_info.rank, world_size=dist_info.world_size),
+        epoch_loader=make_epoch_loader(
+            dataset, config, rank=dist_info.rank, world_size=dist_info.world_size, model=model
+        ),
         device=device,
         is_main=dist_info.is_main,
         wrap_model=wrap,

@@ -27,6 +27,7 @@ from torch import nn
 
 from m3dreid.config import Config, config_to_dict, save_config
 from m3dreid.engine.checkpoint import LAST_NAME, load_training_state, save_training_state
+from m3dreid.engine.diagnostics import NORM_COLUMNS, check_temporal_weights, temporal_norms
 from m3dreid.engine.losses import build_loss
 from m3dreid.engine.optim import build_optimizer, build_scheduler
 from m3dreid.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 LOG_NAME = "train_log.csv"
 CONFIG_NAME = "config.yaml"
-LOG_COLUMNS = ("epoch", "iter", "loss", "acc", "lr", "frames_per_s")
+# *_rms: RMS of the temporal taps of the M3D layers and of the 2D convolutions (empty where a model has none)
+LOG_COLUMNS = ("epoch", "iter", "loss", "acc", "lr", "frames_per_s", *NORM_COLUMNS)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -138,6 +140,7 @@ class Trainer:
         self._skip_steps = 0  # batches of the current epoch already done before an interrupt
         self._epoch_rng: dict[str, Any] | None = None
         self._tb = None
+        self.temporal_warnings: list[str] = []  # set after training (engine.diagnostics.check_temporal_weights)
 
     # ---- state -------------------------------------------------------------------------------------------------
     def state_dict(self, *, step_in_epoch: int = 0, rng: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -256,9 +259,11 @@ class Trainer:
                     lr = self.optimizer.param_groups[0]["lr"]
                     row = {"epoch": epoch + 1, "iter": self.global_step, "loss": f"{loss_v:.6f}"}
                     row.update({"acc": f"{acc_v:.4f}", "lr": f"{lr:.3g}", "frames_per_s": f"{fps:.1f}"})
+                    norms = temporal_norms(self.module)
+                    row.update({k: "" if v is None else f"{v:.4g}" for k, v in norms.items()})
                     self._write_log_row(row)
                     bar.set_postfix(loss=f"{loss_v:.3f}", acc=f"{acc_v:.3f}")
-                    log.debug("epoch %d step %d loss %.4f acc %.3f lr %.3g %.0f frames/s", *row.values())
+                    log.debug("epoch %d step %d loss %.4f acc %.3f lr %.3g %.0f frames/s", *list(row.values())[:6])
                     meter.reset()
         except KeyboardInterrupt:
             bar.close()
@@ -301,6 +306,8 @@ class Trainer:
             if self._tb is not None:
                 self._tb.close()
                 self._tb = None
+        if self.is_main and self.epoch >= tc.epochs:
+            self.temporal_warnings = check_temporal_weights(self.module)  # also logged as warnings
         if checkpoint is None and self.is_main and (self.run_dir / LAST_NAME).exists():
             checkpoint = self.run_dir / LAST_NAME
         return TrainResult(self.epoch, self.global_step, checkpoint, loss, acc)
