@@ -59,6 +59,8 @@ class DataConfig:
     neighbours_per_id: int = 0  # hard-identity mining: P/m sampled ids + each one's m-1 nearest by classifier (0 = off)
     hflip: float = 0.5  # probability of a horizontal flip of a whole clip
     random_erasing: float = 0.5  # probability of random erasing (same box over the clip)
+    shift_px: int = 0  # random translation of a whole clip by up to this many pixels in x and y (0 = off)
+    color_jitter: float = 0.0  # per-clip, per-channel gain 1 +- j and offset +- j (normalised units); 0 = off
     mean: tuple = (0.485, 0.456, 0.406)  # subtracted from each channel (the paper subtracts the mean)
     std: tuple = (0.229, 0.224, 0.225)
     workers: int = 2  # DataLoader worker processes
@@ -83,6 +85,7 @@ class TrainConfig:
     channels_last: bool = True  # only on CUDA
     compile: bool = False  # torch.compile the model (CUDA)
     seed: int = 0
+    classifier_init_std: float = 0.0  # re-draw the softmax classifier's rows N(0, std) before training (0 = builder's)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     log_every: int = 20  # iterations between log lines
     save_every: int = 1  # epochs between checkpoints

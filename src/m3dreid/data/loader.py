@@ -85,7 +85,31 @@ class ClipDataset(Dataset):
         clip = load_frames(t, self.cfg, clip_indices(n, T, start), flip=flip)  # (T, C, H, W)
         if erase:
             clip = random_erase(clip, rng)
+        if self.cfg.shift_px > 0 or self.cfg.color_jitter > 0:  # drawn after the others: old recipes replay exactly
+            clip = shift_and_jitter(clip, rng, shift_px=self.cfg.shift_px, jitter=self.cfg.color_jitter)
         return clip, t.pid, t.camid
+
+
+def shift_and_jitter(clip: torch.Tensor, rng: np.random.Generator, *, shift_px: int, jitter: float) -> torch.Tensor:
+    """One random shift (vacated border = 0, the mean colour) and one colour gain/offset for every frame of a clip.
+
+    The same for all frames, so frame-to-frame changes (the temporal cue) are untouched; only the image channels
+    (the first 3) are jittered. ``clip`` is ``(T, C, H, W)``, normalised.
+    """
+    out = clip
+    if shift_px > 0:
+        dy, dx = (int(v) for v in rng.integers(-shift_px, shift_px + 1, 2))
+        out = torch.zeros_like(clip)
+        h, w = clip.shape[-2:]
+        out[..., max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = clip[
+            ..., max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)
+        ]
+    if jitter > 0:
+        gain = torch.from_numpy(rng.uniform(1 - jitter, 1 + jitter, 3).astype(np.float32))[:, None, None]
+        offset = torch.from_numpy(rng.uniform(-jitter, jitter, 3).astype(np.float32))[:, None, None]
+        out = out.clone() if out is clip else out
+        out[:, :3] = out[:, :3] * gain + offset
+    return out
 
 
 class TrackletDataset(Dataset):

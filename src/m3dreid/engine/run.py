@@ -173,6 +173,11 @@ def train_from_config(
     log.info("%s", dataset.summary())
     num_classes = dataset.num_train_pids
     model = build_model(config, num_classes=num_classes)
+    std = config.train.classifier_init_std
+    if std > 0 and isinstance(getattr(model, "classifier", None), nn.Linear):
+        # Why (docs/generalisation.md): rows drawn at std 0.001 start equal to within noise, so identities that look
+        # alike keep one shared row and their softmax gradient inside the group vanishes; distinct rows keep it.
+        nn.init.normal_(model.classifier.weight, std=std)
     if config.model.checkpoint and not resume:  # fine-tuning: start from trained weights, a new classifier
         skipped = _load_matching(model, config.model.checkpoint, skip_modules=("classifier",))
         log.info("initialised from %s (%d tensors kept at init: %s)", config.model.checkpoint, len(skipped), skipped)

@@ -18,6 +18,8 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["dataset_folder", "group_scores_of_features", "run_one", "colour_floor"]
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,52 @@ def colour_floor(root: str | Path) -> dict[str, float]:
     return scores
 
 
+def classifier_group_cosine(checkpoint: str | Path, root: str | Path) -> dict[str, float]:
+    """Mean cosine similarity of the classifier rows of look-alike training identities, per group kind.
+
+    Near 1 for a kind: the network gives that group's members (nearly) one prototype, i.e. it did not learn to tell
+    them apart (the symmetric solution in which the softmax gradient inside the group vanishes).
+    """
+    import torch
+
+    from m3dreid.data.synthetic import read_groups
+    from m3dreid.engine.checkpoint import extract_state_dict, load_file
+
+    state = extract_state_dict(load_file(checkpoint), checkpoint)
+    weight = next((v for k, v in state.items() if k.endswith("classifier.weight")), None)
+    if weight is None:
+        return {}
+    w = torch.nn.functional.normalize(weight.float(), dim=1).numpy()  # (N, D), rows in sorted train-pid order
+    groups = read_groups(root)
+    train = sorted(p for p, g in groups.items() if g["split"] == "train")
+    out: dict[str, list[float]] = {}
+    for i, a in enumerate(train):
+        for j in range(i + 1, len(train)):
+            b = train[j]
+            if groups[a]["group"] == groups[b]["group"]:
+                out.setdefault(groups[a]["kind"], []).append(float(w[i] @ w[j]))
+    return {f"{kind} classifier cosine": float(np.mean(v)) for kind, v in out.items()}
+
+
+def clip_averaged_features(model, dataset, data_cfg, *, clip_len: int):
+    """Features as the mean over a tracklet's non-overlapping ``clip_len``-frame clips (the training view), instead
+    of the default whole-tracklet pass (the global layer over every frame at once): the comparison of Deliver 4."""
+    import torch
+
+    from m3dreid.data.loader import load_frames
+    from m3dreid.evaluation.features import feature_set
+
+    feats = []
+    with torch.no_grad():
+        for t in list(dataset.query) + list(dataset.gallery):
+            n = len(t.frames)
+            starts = list(range(0, max(1, n - clip_len + 1), clip_len)) if n >= clip_len else [0]
+            clips = [load_frames(t, data_cfg, [min(s + i, n - 1) for i in range(clip_len)]) for s in starts]
+            out = model(torch.stack(clips))  # (clips, D)
+            feats.append(out.mean(0).numpy())
+    return feature_set(dataset, np.stack(feats), meta={"model": f"clip-averaged ({clip_len} frames)"})
+
+
 def run_one(*, family: str, seed: int, config: str, overrides: list[str], out: str | Path, data_dir: str | Path,
             size: str = "small") -> dict:  # fmt: skip
     import torch
@@ -82,11 +130,52 @@ def run_one(*, family: str, seed: int, config: str, overrides: list[str], out: s
     from m3dreid.report.runs import FEATURES_FILE
 
     scores = group_scores_of_features(load_features(out / FEATURES_FILE), root)
+    scores |= classifier_group_cosine(result.checkpoint, root)
     record = {"family": family, "seed": seed, "config": config, "overrides": overrides, "steps": result.global_step,
               "train_s": round(train_s, 1), "train_acc": result.last_acc, **scores,
               "floor": colour_floor(root)}  # fmt: skip
     (out / "result.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record
+
+
+KEYS = ("mAP", "motion mAP", "rhythm mAP", "appearance mAP")
+
+
+def _cell(values: list[float]) -> str:
+    if not values:
+        return "-"
+    v = 100 * np.asarray(values)
+    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v[0]:.1f}"
+
+
+def results_table(runs_dir: str | Path) -> str:
+    """Markdown: one row per (family, split, recipe) over ``runs_dir/<family>-s<seed>-<recipe>/result.json``.
+
+    Cells are mean ± sample std over seeds (percent), with the colour-histogram floor of the same data sets as a
+    row of its own and the seeds, steps and seconds a run beside each row.
+    """
+    from m3dreid.data.families import SPLITS
+
+    rows: dict[tuple[str, str, str], list[dict]] = {}
+    for path in sorted(Path(runs_dir).glob("*/result.json")):
+        record = json.loads(path.read_text())
+        recipe = path.parent.name.split("-", 2)[2]
+        split = next((name for name, seeds in SPLITS.items() if record["seed"] in seeds), "other")
+        rows.setdefault((record["family"], split, recipe), []).append(record)
+    head = "| family | split | recipe | seeds | " + " | ".join(KEYS) + " | steps | s a run |"
+    lines = [head, "|---" * (len(KEYS) + 6) + "|"]
+    floors_done = set()
+    for (family, split, recipe), records in sorted(rows.items()):
+        seeds = ", ".join(str(r["seed"]) for r in sorted(records, key=lambda r: r["seed"]))
+        if (family, split, seeds) not in floors_done:
+            floors_done.add((family, split, seeds))
+            cells = " | ".join(_cell([r["floor"].get(k) for r in records if k in r["floor"]]) for k in KEYS)
+            lines.append(f"| {family} | {split} | colour histogram (no learning) | {seeds} | {cells} | - | - |")
+        cells = " | ".join(_cell([r[k] for r in records if k in r]) for k in KEYS)
+        steps = ", ".join(sorted({str(r["steps"]) for r in records}))
+        secs = f"{np.mean([r['train_s'] for r in records]):.0f}"
+        lines.append(f"| {family} | {split} | {recipe} | {seeds} | {cells} | {steps} | {secs} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--out", required=True)
     one.add_argument("--data-dir", default="runs/gen/data")
     one.add_argument("--size", default="small")
+    table = sub.add_parser("table", help="markdown table of the runs under a folder (mean ± std over seeds)")
+    table.add_argument("runs_dir")
+    table.add_argument("--out", default=None, help="write the table to this file (default: log it)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "table":
+        text = results_table(args.runs_dir)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        else:
+            log.info("\n%s", text)
+        return 0
     record = run_one(family=args.family, seed=args.seed, config=args.config, overrides=args.overrides, out=args.out,
                      data_dir=args.data_dir, size=args.size)  # fmt: skip
     log.info("%s", json.dumps({k: v for k, v in record.items() if k != "overrides"}, sort_keys=True))
