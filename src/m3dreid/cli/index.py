@@ -1,5 +1,8 @@
-"""``m3dreid index DIR [DIR ...] --model CKPT --out IDX``: embed every tracklet into a FAISS gallery index;
-``--add`` appends the tracklets of more folders to the existing index ``IDX`` without rebuilding it."""
+"""``m3dreid index DIR [DIR ...] [--model CKPT|appearance|...] --out IDX``: embed every tracklet into a FAISS gallery
+index; ``--add`` appends the tracklets of more folders to the existing index ``IDX`` without rebuilding it.
+
+Without ``--model`` the shipped network fused with the ``appearance`` descriptor is used (``index.embedders``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,14 @@ HELP = "embed the tracklets of one or more `m3dreid tracklets` folders into a FA
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dirs", nargs="+", help="folders written by `m3dreid tracklets` (one per video / camera)")
-    parser.add_argument("--model", default=None, help="trained checkpoint (holds 'model' and 'config'; with --add: "
-                        "default the index's own)")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a trained checkpoint, or appearance | color_histogram | pretrained-2d | pretrained-m3d (default: the "
+        "shipped 2D network fused with the appearance descriptor; with --add: the index's own)",
+    )
+    parser.add_argument("--fuse", default="", help="fuse --model with this provider too (e.g. appearance)")
+    parser.add_argument("--fuse-weight", type=float, default=0.5, help="weight of --fuse in the fusion (0..1)")
     parser.add_argument("--out", required=True, help="index folder to write (index.faiss, features.npy, meta.json)")
     parser.add_argument("--add", action="store_true", help="append the folders' tracklets to the existing index --out "
                         "(same model; folders already in it are refused)")  # fmt: skip
@@ -31,19 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def _model_label(spec: str) -> str:
+    """What the index records as its model: a checkpoint's absolute path, or the provider's name."""
+    return str(Path(spec).resolve()) if Path(spec).is_file() else spec
+
+
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.deploy import load_checkpoint_model
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir, representative_frame
+    from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame
+    from m3dreid.index.embedders import load_embedder, warn_if_synthetic
     from m3dreid.index.threshold import same_person_record
 
     if args.add:
         return _add(args)
-    if args.model is None:
-        print("m3dreid index: --model is required (a trained checkpoint)", file=sys.stderr)
-        return 2
+    spec = args.model or "default"
     try:
-        model, config = load_checkpoint_model(args.model)
+        embedder = load_embedder(_model_label(spec), device=args.device, chunk_size=args.chunk_size,
+                                 fuse_with=args.fuse, fuse_weight=args.fuse_weight)  # fmt: skip
         tracklets, meta = [], []
         for folder in args.dirs:
             t, m = read_tracklet_dir(folder, min_length=args.min_length)
@@ -58,23 +71,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    chunk = args.chunk_size or config.eval.chunk_size
-    feats = embed_tracklets(
-        model, tracklets, config.data, chunk_size=chunk, device=args.device, progress=not args.no_progress
-    )
+    warning = warn_if_synthetic(embedder, sources=args.dirs)
+    if warning:
+        print(f"m3dreid index: {warning}", file=sys.stderr)
+    feats = embedder.embed(tracklets, progress=not args.no_progress)
     for t, m in zip(tracklets, meta, strict=True):
         m["thumbnail"] = representative_frame(t.frames)
-    info = {"model": str(Path(args.model).resolve()), "model_name": config.model.name, "height": config.data.height,
-            "width": config.data.width, "chunk_size": chunk}  # fmt: skip
-    index = GalleryIndex.build(feats, meta, metric=args.metric or config.eval.distance, kind=args.kind,
+    record = embedder.describe()  # search / --add rebuild the same provider from it
+    info = {"model": _model_label(spec), "embedder": record} | {k: v for k, v in record.items() if k != "kind"}
+    index = GalleryIndex.build(feats, meta, metric=args.metric or embedder.metric, kind=args.kind,
                                nlist=args.nlist, info=info)  # fmt: skip
     if not args.no_threshold:
         index.info["same_person"] = same_person_record(
-            tracklets,
-            meta,
-            feats,
-            embed=lambda ts: embed_tracklets(model, ts, config.data, chunk_size=chunk, device=args.device),
-            distance=index.pair_distance,
+            tracklets, meta, feats, embed=embedder.embed, distance=index.pair_distance
         )
     index.save(args.out)
     cams = sorted({m["camid"] for m in meta})
@@ -93,22 +102,23 @@ def run(args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     """Embed the new folders with the index's model and append them: the old vectors (and IVF cells) stay."""
-    from pathlib import Path
-
-    from m3dreid.deploy import load_checkpoint_model
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, read_tracklet_dir, representative_frame
+    from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame
+    from m3dreid.index.embedders import embedder_from_record, load_embedder
 
     try:
         index = GalleryIndex.load(args.out)
         built_with = index.info.get("model")
-        if args.model and built_with and Path(args.model).resolve() != Path(built_with).resolve():
+        if args.model and built_with and _model_label(args.model) != _model_label(built_with):
             raise ValueError(f"{args.out}: built with {built_with}, not {args.model}; "
                              f"features of two models cannot be ranked together")  # fmt: skip
-        model_path = args.model or built_with
-        if not model_path:
+        if "embedder" in index.info:
+            embedder = embedder_from_record(index.info["embedder"], device=args.device)
+        elif args.model or built_with:
+            embedder = load_embedder(args.model or built_with, device=args.device,
+                                     chunk_size=int(index.info.get("chunk_size") or args.chunk_size))  # fmt: skip
+        else:
             raise ValueError(f"{args.out}: meta.json names no model; give --model")
-        model, config = load_checkpoint_model(model_path)
         known = {str(Path(m["source"]).resolve()) for m in index.meta if "source" in m}
         tracklets, meta = [], []
         for folder in args.dirs:
@@ -124,9 +134,7 @@ def _add(args: argparse.Namespace) -> int:
         print(f"m3dreid index: no tracklets of at least {args.min_length} frames in {', '.join(args.dirs)}",
               file=sys.stderr)  # fmt: skip
         return 2
-    chunk = int(index.info.get("chunk_size") or args.chunk_size or config.eval.chunk_size)
-    feats = embed_tracklets(model, tracklets, config.data, chunk_size=chunk, device=args.device,
-                            progress=not args.no_progress)  # fmt: skip
+    feats = embedder.embed(tracklets, progress=not args.no_progress)
     for t, m in zip(tracklets, meta, strict=True):
         m["thumbnail"] = representative_frame(t.frames)
     try:

@@ -63,7 +63,7 @@ def _cameras(text: str | None) -> set[int] | None:
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.index import GalleryIndex, embed_tracklets, ranked_list_image, representative_frame
+    from m3dreid.index import GalleryIndex, ranked_list_image, representative_frame
 
     try:
         index = GalleryIndex.load(args.index)
@@ -78,15 +78,20 @@ def run(args: argparse.Namespace) -> int:
     if own is not None and args.model is None:
         feature = index.features[own]  # the query is in the index: its stored feature is what the model would give
     else:
-        from m3dreid.deploy import load_checkpoint_model
+        from m3dreid.index.embedders import embedder_from_record, load_embedder
 
         try:
-            model, config = load_checkpoint_model(args.model or index.info["model"])
-        except (CheckpointError, KeyError) as err:
+            if args.model:
+                embedder = load_embedder(args.model, device=args.device)
+            elif "embedder" in index.info:  # the provider the index was built with, rebuilt the same way
+                embedder = embedder_from_record(index.info["embedder"], device=args.device)
+            else:
+                embedder = load_embedder(index.info["model"], device=args.device,
+                                         chunk_size=int(index.info.get("chunk_size", 0)))  # fmt: skip
+        except (CheckpointError, FileNotFoundError, ValueError, KeyError) as err:
             print(f"m3dreid search: {err}", file=sys.stderr)
             return 2
-        chunk = int(index.info.get("chunk_size", config.eval.chunk_size))
-        feature = embed_tracklets(model, [query], config.data, chunk_size=chunk, device=args.device)[0]
+        feature = embedder.embed([query])[0]
     query_cam = index.meta[own]["camid"] if own is not None else query.camid
     if args.other_cameras:
         cameras = (cameras or {m["camid"] for m in index.meta}) - {query_cam}
