@@ -54,7 +54,7 @@ def test_index_and_search_with_the_appearance_descriptor(tmp_path, capsys):
     tracklets = read_tracklet_dir(tmp_path / "cam1", min_length=2)[0]
     np.testing.assert_allclose(index.features, AppearanceEmbedder().embed(tracklets), atol=1e-6)
     query = tmp_path / "cam1" / "bbox" / "0002"
-    assert main(["search", str(query), "--index", str(tmp_path / "idx"), "-k", "3", "--json",
+    assert main(["search", str(query), "--index", str(tmp_path / "idx"), "-k", "3", "--include-self", "--json",
                  str(tmp_path / "r.json"), "--image", str(tmp_path / "r.jpg")]) == 0  # fmt: skip
     top = json.loads((tmp_path / "r.json").read_text())["results"][0]
     assert top["track_id"] == 2 and top["distance"] < 1e-6  # the query's own tracklet, rebuilt the same way
