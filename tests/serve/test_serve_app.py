@@ -300,3 +300,21 @@ def test_static_export_opens_from_the_file_system(footage, tmp_path, capsys):
     assert main(["serve", str(index_dir), "--export", str(out), "--query", "1:1"]) == 2  # not empty
     assert main(["serve", str(index_dir), "--export", str(tmp_path / "x"), "--query", "3:1"]) == 2
     assert "no track 1 of camera 3" in capsys.readouterr().err
+
+
+def test_timeline_keeps_marks_further_down_than_it_looks(client, monkeypatch):
+    from m3dreid.serve import pages
+
+    app, c = client
+    catalog = app.config["CATALOG"]
+    monkeypatch.setattr(pages, "TIMELINE_DEPTH", 2)  # look at two ranked matches only
+    far = catalog.rank(0, k=8)[-1]  # the 8th match: below the depth
+    token = token_of(c.get("/person/0").get_data(as_text=True))
+    c.post("/marks", data={"token": token, "query": 0, "match": far.track.gi, "verdict": "right"})
+    accepted, rejected = pages.accepted_matches(catalog, app.config["MARKS"], 0)
+    marked = [(m.track.gi, kind) for m, kind in accepted if kind == "right"]
+    assert marked == [(far.track.gi, "right")]
+    distance = next(m.distance for m, kind in accepted if kind == "right")
+    assert distance == pytest.approx(far.distance, rel=1e-5)  # the search's distance, computed directly
+    html = c.get("/timeline/0").get_data(as_text=True)
+    assert f'<li class="match right" id="m{far.track.gi}"' in html

@@ -59,12 +59,15 @@ def identity_files(catalog: Catalog, marks: MarksStore, gi: int) -> Iterator[tup
         table = io.StringIO()
         writer = csv.writer(table)
         writer.writerow(CSV_FIELDS)
-        for t in (m for m in members if m.source == source):
+        tracks = [m for m in members if m.source == source]
+        digits = max(3, len(str(max(t.last_frame for t in tracks))))
+        for t in tracks:
             for row in catalog.rows(t.gi):
                 crop = catalog.safe_path(t, row["path"])
                 if crop is None:
                     continue
-                rel = f"bbox/{t.track_id:04d}/{crop.name}"
+                # named as `m3dreid tracklets` names crops (track, camera, frame): unique within the folder
+                rel = f"bbox/{t.track_id:04d}/{t.track_id:04d}C{t.camid}T0001F{row['frame']:0{digits}d}{crop.suffix}"
                 x, y, w, h = row["box"]
                 writer.writerow((t.track_id, row["frame"], f"{x:.2f}", f"{y:.2f}", f"{w:.2f}", f"{h:.2f}",
                                  f"{row['score']:.4f}", row["camid"], rel))  # fmt: skip

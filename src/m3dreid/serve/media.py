@@ -48,10 +48,12 @@ def animation_gif(paths: Sequence[Path], *, fps: float, height: int = 128, max_f
     picked = evenly_spaced(list(paths), max_frames)
     step = max(1.0, (len(paths) - 1) / max(1, len(picked) - 1)) if len(picked) > 1 else 1.0
     frame_ms = int(round(1000.0 * step / fps)) if fps > 0 else 80
-    frames = []
-    for p in picked or [None]:
-        image = _tile(p, height, height // 2)
-        frames.append(Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
+    rgb = [cv2.cvtColor(_tile(p, height, height // 2), cv2.COLOR_BGR2RGB) for p in picked or [None]]  # (H, W, 3)
+    # one palette for the whole clip, from a mosaic of a few frames: quantising each frame on its own (PIL's
+    # default) costs about 50 times more and makes the colours flicker from frame to frame
+    mosaic = Image.fromarray(np.concatenate(evenly_spaced(rgb, 10), axis=0))  # (<=10 H, W, 3)
+    palette = mosaic.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    frames = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in rgb]
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=max(20, frame_ms), loop=0)
     return buffer.getvalue()

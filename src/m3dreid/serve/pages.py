@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from m3dreid.serve.catalog import Catalog, Match, Track
 from m3dreid.serve.marks import MarksStore
 
@@ -79,9 +81,14 @@ def accepted_matches(catalog: Catalog, marks: MarksStore, gi: int) -> tuple[list
     verdicts = marks.of(query.key)
     ranked = catalog.rank(gi, k=TIMELINE_DEPTH)
     seen = {m.track.key for m in ranked}
-    # marks on tracks further down than TIMELINE_DEPTH still count: rank everything once only if there are some
-    if any(key not in seen for key in verdicts):
-        ranked = catalog.rank(gi, k=len(catalog))
+    # marks on tracks further down the ranking still count: their distances directly (rank 0: below the depth)
+    further = [t for t in (catalog.by_key(key) for key in verdicts if key not in seen) if t is not None]
+    if further:
+        features = catalog.index.features
+        rows = np.array([t.gi for t in further])
+        distances = catalog.index.pair_distance(np.repeat(features[gi : gi + 1], len(rows), axis=0), features[rows])
+        extra = [Match(rank=0, track=t, distance=float(d), same=None) for t, d in zip(further, distances, strict=True)]
+        ranked = ranked + sorted(extra, key=lambda m: m.distance)
     accepted, rejected = [], []
     for m in ranked:
         verdict = verdicts.get(m.track.key)
@@ -89,7 +96,7 @@ def accepted_matches(catalog: Catalog, marks: MarksStore, gi: int) -> tuple[list
             accepted.append((m, "right"))
         elif verdict == "wrong":
             rejected.append(m)
-        elif m.same and m.rank <= TIMELINE_DEPTH:
+        elif m.same:
             accepted.append((m, "suggested"))
     return accepted, rejected
 
