@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from footage import build_footage  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+STARTUP_S = 240  # seconds the server may take to answer its first request
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
          "--window-size=1280,1000")  # fmt: skip
@@ -59,8 +60,11 @@ def _free_port() -> int:
 def _start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "m3dreid", "serve", str(index_dir), "--port", str(port)]
     handle = log.open("w")
-    server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # its lines reach the log as they are printed
+    server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    # about 3 s on a quiet machine; importing torch (pulled in by m3dreid.index) alone took 7-15 s on 2 cores
+    # shared by seven jobs, so allow plenty
+    deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"m3dreid serve exited with {server.returncode}: {log.read_text()}")
@@ -71,7 +75,7 @@ def _start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     server.kill()
-    raise RuntimeError(f"m3dreid serve did not answer within 60 s: {log.read_text()}")
+    raise RuntimeError(f"m3dreid serve did not answer within {STARTUP_S} s: {log.read_text()}")
 
 
 @pytest.mark.slow
