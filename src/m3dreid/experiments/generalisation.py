@@ -138,6 +138,27 @@ def run_one(*, family: str, seed: int, config: str, overrides: list[str], out: s
     return record
 
 
+def clip_eval(run_dir: str | Path, *, clip_len: int) -> dict:
+    """Scores of ``run_dir``'s model with clip-averaged features, beside its whole-tracklet ones (``result.json``);
+    written to ``run_dir/clip_eval.json``."""
+    import torch
+
+    from m3dreid.config import load_config
+    from m3dreid.data import dataset_from_config
+    from m3dreid.engine.run import load_for_eval
+
+    run_dir = Path(run_dir)
+    torch.set_num_threads(1)
+    cfg = load_config(run_dir / "config.yaml")
+    model = load_for_eval(cfg, checkpoint=run_dir / "last.pt", device="cpu")
+    dataset = dataset_from_config(cfg.data)
+    clip = group_scores_of_features(clip_averaged_features(model, dataset, cfg.data, clip_len=clip_len), cfg.data.root)
+    whole = json.loads((run_dir / "result.json").read_text())
+    record = {"clip_len": clip_len, "clip_averaged": clip, "whole_tracklet": {k: whole[k] for k in clip if k in whole}}
+    (run_dir / "clip_eval.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record
+
+
 KEYS = ("mAP", "motion mAP", "rhythm mAP", "appearance mAP")
 
 
@@ -189,11 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--out", required=True)
     one.add_argument("--data-dir", default="runs/gen/data")
     one.add_argument("--size", default="small")
+    clips = sub.add_parser(
+        "clip-eval", help="a trained run's scores with clip-averaged instead of whole-tracklet features"
+    )
+    clips.add_argument("run_dir")
+    clips.add_argument("--clip-len", type=int, default=8)
     table = sub.add_parser("table", help="markdown table of the runs under a folder (mean ± std over seeds)")
     table.add_argument("runs_dir")
     table.add_argument("--out", default=None, help="write the table to this file (default: log it)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "clip-eval":
+        record = clip_eval(args.run_dir, clip_len=args.clip_len)
+        log.info("%s", json.dumps(record, sort_keys=True))
+        return 0
     if args.command == "table":
         text = results_table(args.runs_dir)
         if args.out:
