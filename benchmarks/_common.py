@@ -30,7 +30,7 @@ NO_GPU_LINE = "GPU rows not run: no CUDA device"
 
 def pick_device(name: str) -> torch.device:
     """``--device``: the training engine's rule (``auto`` = CUDA when there is one), a usage error otherwise."""
-    from m3dreid.engine.trainer import resolve_device
+    from m3dreid.utils.device import resolve_device
 
     try:
         return resolve_device(name)

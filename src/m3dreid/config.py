@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from m3dreid.utils.io import atomic_write_text
+
 __all__ = [
     "ConfigError",
     "ModelConfig",
@@ -235,9 +237,4 @@ def dump_config(config: Config) -> str:
 
 def save_config(config: Config, path: str | Path) -> Path:
     """Write the resolved config as YAML (atomically), e.g. beside every run."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(dump_config(config))
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, dump_config(config))

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from m3dreid.config import Config, DataConfig, EvalConfig, ModelConfig, config_to_dict
-from m3dreid.engine.checkpoint import atomic_save
 from m3dreid.registry import MODELS
+from m3dreid.weights import atomic_save
 
 HEIGHT, WIDTH = 64, 32
 MODULES = {"resnet50_2d": "m3d_resnet", "m3d_resnet50": "m3d_resnet", "two_stream_m3d_resnet50": "two_stream"}
@@ -36,8 +36,8 @@ def tiny_config(name: str, **data) -> Config:
 
 
 def save_checkpoint(name: str, path: Path, *, num_classes: int = 4, seed: int = 0) -> tuple[torch.nn.Module, Path]:
-    """Build ``name`` through the engine's builder, randomise its BN statistics and M3D weights, save it."""
-    from m3dreid.engine.run import build_model
+    """Build ``name`` through the config builder, randomise its BN statistics and M3D weights, save it."""
+    from m3dreid.models.build import build_model
 
     require_model(name)
     torch.manual_seed(seed)

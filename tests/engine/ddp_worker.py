@@ -19,9 +19,9 @@ from torch import nn
 
 from m3dreid.config import config_from_dict
 from m3dreid.engine import distributed as D
-from m3dreid.engine.checkpoint import atomic_save, load_file
 from m3dreid.engine.trainer import Trainer
 from m3dreid.models.base import VideoReIDModel
+from m3dreid.weights import atomic_save, load_file
 
 NUM_IDS = 9  # training identities of the tiny synthetic set
 GLOBAL_BATCH = 8  # 4 identities x 2 tracklets; each of 2 ranks takes 4

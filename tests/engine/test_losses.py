@@ -72,7 +72,7 @@ def test_step_schedule_and_no_decay_on_norms():
 
 
 def test_rng_capture_restore_round_trip(tmp_path):
-    from m3dreid.engine import atomic_save, load_file
+    from m3dreid.weights import atomic_save, load_file
 
     state = capture_rng_state()
     first = (random.random(), np.random.rand(), torch.rand(1).item())

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from m3dreid.engine.checkpoint import CheckpointError
 from m3dreid.models.resnet import load_pretrained, resnet18, resnet34, resnet50
+from m3dreid.weights import CheckpointError
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "torchvision_resnet50_keys.json").read_text())
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from m3dreid.engine.checkpoint import CheckpointError, atomic_save
 from m3dreid.models import TwoStreamNet
 from m3dreid.registry import create_model
+from m3dreid.weights import CheckpointError, atomic_save
 
 SMALL = dict(depth=18, base_channels=16)
 

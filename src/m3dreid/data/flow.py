@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 
 from m3dreid.data.transforms import read_frames
+from m3dreid.utils.io import atomic_write
 
 __all__ = ["farneback_flow", "tracklet_flow", "flow_cache_path", "FLOW_SCALE", "FLOW_VERSION"]
 
@@ -88,11 +88,7 @@ def tracklet_flow(
         images = read_frames(frames, height, width)
     q = _quantise(farneback_flow(images))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, flow=q)
-        os.replace(tmp, path)
+        atomic_write(path, lambda handle: np.savez_compressed(handle, flow=q))
     except OSError as err:
         msg = f"{path}: cannot write the flow cache ({err}); set data.flow_cache to a writable folder"
         raise OSError(msg) from None

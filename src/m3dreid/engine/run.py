@@ -7,7 +7,6 @@ Models come from the registry (``model.name`` + ``model.kwargs``), datasets from
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,9 +15,11 @@ from typing import Any
 from torch import nn
 
 from m3dreid.config import Config, config_to_dict, save_config
-from m3dreid.engine.checkpoint import CheckpointError, atomic_save, extract_state_dict, load_file
 from m3dreid.engine.seeding import seed_everything
-from m3dreid.engine.trainer import CONFIG_NAME, Trainer, TrainResult, resolve_device
+from m3dreid.engine.trainer import CONFIG_NAME, Trainer, TrainResult
+from m3dreid.models.build import ASSEMBLY_KEYS, build_model, load_trained
+from m3dreid.utils.device import resolve_device
+from m3dreid.weights import CheckpointError, atomic_save, load_weights
 
 __all__ = [
     "ASSEMBLY_KEYS",
@@ -33,29 +34,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.pt"  # weights-only file of an assembled model (two-stream)
-# model.kwargs keys that name the checkpoints a two-stream model is assembled from, and the stream each fills
-ASSEMBLY_KEYS = {"spatial_checkpoint": "spatial", "temporal_checkpoint": "temporal"}
-
-
-def _builder_kwargs(config: Config, num_classes: int) -> dict[str, Any]:
-    from m3dreid.registry import MODELS, _load_model_modules
-
-    _load_model_modules()
-    kwargs = dict(config.model.kwargs)
-    params = inspect.signature(MODELS.get(config.model.name)).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    optional = {"embed_dim": config.model.embed_dim, "pretrained": config.model.pretrained}
-    for key, value in optional.items():  # pass the config's model fields the builder knows about
-        if key not in kwargs and (key in params or takes_any) and value != "":
-            kwargs[key] = value
-    return {"num_classes": num_classes, **kwargs}
-
-
-def build_model(config: Config, *, num_classes: int) -> nn.Module:
-    """The registered model ``model.name`` with ``num_classes`` training identities and ``model.kwargs``."""
-    from m3dreid.registry import create_model
-
-    return create_model(config.model.name, **_builder_kwargs(config, num_classes))
 
 
 def classifier_similarity(model: nn.Module) -> Any:
@@ -98,29 +76,6 @@ def make_epoch_loader(
         return loader
 
     return epoch_loader
-
-
-def _load_matching(model: nn.Module, path: str | Path, *, skip_modules: tuple[str, ...] = ()) -> list[str]:
-    """Load a checkpoint's weights into ``model``; keys inside a ``skip_modules`` module (the classifier) may differ.
-
-    Returns the skipped keys. Anything else missing or mis-shaped is a CheckpointError naming the file.
-    """
-    state = extract_state_dict(load_file(path), path)
-    own = model.state_dict()
-
-    def skippable(key: str) -> bool:  # a key inside a skipped module, at any depth (e.g. 'spatial.classifier.weight')
-        return bool(set(key.split(".")[:-1]) & set(skip_modules))
-
-    missing = [k for k in own if k not in state and not skippable(k)]
-    unexpected = [k for k in state if k not in own and not skippable(k)]
-    misshaped = [k for k in own if k in state and own[k].shape != state[k].shape and not skippable(k)]
-    if missing or unexpected or misshaped:
-        parts = [f"missing {missing[:5]}" * bool(missing), f"unexpected {unexpected[:5]}" * bool(unexpected)]
-        parts += [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}" for k in misshaped[:5]]
-        raise CheckpointError(f"{path}: does not fit model: " + "; ".join(p for p in parts if p))
-    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    model.load_state_dict(keep, strict=False)
-    return sorted(set(own) - set(keep))
 
 
 def _periodic_evaluation(dataset: Any, config: Config) -> Callable[[nn.Module, int], dict[str, float]]:
@@ -179,8 +134,9 @@ def train_from_config(
         # alike keep one shared row and their softmax gradient inside the group vanishes; distinct rows keep it.
         nn.init.normal_(model.classifier.weight, std=std)
     if config.model.checkpoint and not resume:  # fine-tuning: start from trained weights, a new classifier
-        skipped = _load_matching(model, config.model.checkpoint, skip_modules=("classifier",))
-        log.info("initialised from %s (%d tensors kept at init: %s)", config.model.checkpoint, len(skipped), skipped)
+        fit = load_weights(model, config.model.checkpoint, skip_modules=("classifier",))
+        log.info("initialised from %s (%d tensors kept at init: %s)", config.model.checkpoint, len(fit.kept_init),
+                 list(fit.kept_init))  # fmt: skip
     trainer = Trainer(
         model=model,
         config=config,
@@ -201,27 +157,22 @@ def train_from_config(
             distributed.cleanup_distributed()
 
 
-def _num_classes_of(path: str | Path) -> int:
-    obj = load_file(path)
-    meta = obj.get("meta", {}) if isinstance(obj, dict) else {}
-    return int(meta.get("num_classes", 0))
-
-
 def load_for_eval(config: Config, *, checkpoint: str | Path | None = None, device: str | None = None) -> nn.Module:
-    """The model of ``config`` with the weights of ``checkpoint`` (default ``model.checkpoint``), in eval mode.
+    """The trained model of ``checkpoint`` (default ``model.checkpoint``) in eval mode, built as the checkpoint says.
 
-    The classifier is not needed for retrieval: the model is built with the checkpoint's number of classes when the
-    checkpoint records it, and classifier weights that do not fit are left out.
+    ``config``'s architecture values must agree with the checkpoint's saved config (see
+    :func:`m3dreid.models.build.load_trained`). A two-stream config naming its streams' checkpoints and no checkpoint
+    of its own is built from the streams.
     """
     path = checkpoint or config.model.checkpoint
     assembled = all(config.model.kwargs.get(key) for key in ASSEMBLY_KEYS)  # streams load their own checkpoints
     if not path and not assembled:
         raise CheckpointError("no checkpoint to evaluate: set model.checkpoint=PATH (a last.pt or model.pt)")
-    model = build_model(config, num_classes=_num_classes_of(path) if path else 0)
-    if path:
-        _load_matching(model, path, skip_modules=("classifier",))
     dev = resolve_device(device or config.train.device)
-    return model.to(dev).eval()
+    if not path:
+        return build_model(config, num_classes=0).to(dev).eval()
+    model, _ = load_trained(path, config=config, device=dev)
+    return model
 
 
 def assemble_two_stream(config: Config, *, out: str | Path | None = None) -> Path:

@@ -31,6 +31,7 @@ from m3dreid.engine.diagnostics import NORM_COLUMNS, check_temporal_weights, tem
 from m3dreid.engine.losses import build_loss
 from m3dreid.engine.optim import build_optimizer, build_scheduler
 from m3dreid.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
+from m3dreid.utils.device import resolve_device
 
 __all__ = ["Trainer", "TrainResult", "resolve_device", "LOG_NAME", "CONFIG_NAME"]
 
@@ -40,16 +41,6 @@ LOG_NAME = "train_log.csv"
 CONFIG_NAME = "config.yaml"
 # *_rms: RMS of the temporal taps of the M3D layers and of the 2D convolutions (empty where a model has none)
 LOG_COLUMNS = ("epoch", "iter", "loss", "acc", "lr", "frames_per_s", *NORM_COLUMNS)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"train.device={name!r} but CUDA is not available")
-    return device
 
 
 def _to_channels_last(model: nn.Module) -> None:

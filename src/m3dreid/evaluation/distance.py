@@ -16,16 +16,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["METRICS", "as_tensor", "resolve_device", "query_gallery_tensors", "pairwise_distance"]
+from m3dreid.utils.device import resolve_device
+
+__all__ = ["METRICS", "as_tensor", "query_gallery_tensors", "pairwise_distance"]
 
 METRICS = ("euclidean", "cosine")
-
-
-def resolve_device(device: str | torch.device | None, like: object = None) -> torch.device:
-    """``"auto"``/None -> the device of ``like`` when it is a tensor (else CPU); anything else as given."""
-    if device is None or device == "auto":
-        return like.device if isinstance(like, torch.Tensor) else torch.device("cpu")
-    return torch.device(device)
 
 
 def as_tensor(x: object, *, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -14,17 +14,11 @@ from m3dreid.evaluation.distance import pairwise_distance
 from m3dreid.evaluation.features import FeatureSet
 from m3dreid.evaluation.rank import RankingResult, evaluate_rankings
 from m3dreid.evaluation.rerank import k_reciprocal_rerank
+from m3dreid.utils.device import resolve_device
 
-__all__ = ["default_device", "evaluate_features", "eval_settings"]
+__all__ = ["evaluate_features", "eval_settings"]
 
 log = logging.getLogger(__name__)
-
-
-def default_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``auto`` -> the GPU when there is one, else the CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def eval_settings(eval_config) -> dict:
@@ -46,7 +40,7 @@ def evaluate_features(
     device: str | torch.device | None = "auto",
 ) -> RankingResult:
     """Rank the gallery for every query and measure; ``ap_definition=None`` uses the dataset's own definition."""
-    dev = default_device(device)
+    dev = resolve_device(device)
     q = torch.as_tensor(features.q_feats, device=dev, dtype=torch.float32)
     g = torch.as_tensor(features.g_feats, device=dev, dtype=torch.float32)
     if rerank:

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from m3dreid.utils.device import resolve_device
+
 __all__ = ["chunk_windows", "extract_tracklet", "extract_features", "tracklets_of"]
 
 log = logging.getLogger(__name__)
@@ -151,11 +153,8 @@ def extract_features(
     """
     tracklets = tracklets_of(tracklets_or_dataset)
     params = next(model.parameters(), None)
-    if device is None or device == "auto":
-        dev = params.device if params is not None else torch.device("cpu")
-    else:
-        dev = torch.device(device)
-        model.to(dev)
+    dev = resolve_device(device, like=params)  # auto: where the parameters are
+    model.to(dev)
     was_training = model.training
     model.eval()
     iterator: Any = tracklets

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from m3dreid.evaluation.distance import as_tensor, resolve_device
+from m3dreid.evaluation.distance import as_tensor
+from m3dreid.utils.device import resolve_device
 
-__all__ = ["AP_DEFINITIONS", "RankingResult", "evaluate_rankings", "cmc", "mean_ap", "minp"]
+__all__ = ["AP_DEFINITIONS", "RankingResult", "evaluate_rankings", "junk_mask", "cmc", "mean_ap", "minp"]
 
 AP_DEFINITIONS = ("standard", "mars_kit")
 
@@ -83,6 +84,16 @@ def _sort_keys_numpy(dist: np.ndarray) -> np.ndarray:
     keys = (bits.astype(np.int64) << 32) | np.arange(dist.shape[1], dtype=np.int64)[None, :]
     keys.sort(axis=1)
     return keys & 0xFFFFFFFF
+
+
+def junk_mask(q_pid: int, q_camid: int, g_pids: np.ndarray, g_camids: np.ndarray, junk_pids=()) -> np.ndarray:
+    """``(G,)`` True where a gallery item is junk for this query: same pid and camera, or a junk pid (MARS -1).
+
+    The rule every ranked list follows (the match kernels below apply it to the sorted gallery, a block at a time).
+    """
+    g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
+    junk = (g_pids == q_pid) & (g_camids == q_camid)
+    return junk | np.isin(g_pids, np.asarray(list(junk_pids), dtype=np.int64))
 
 
 def _match_list_numpy(dist, q_pids, q_cams, g_pids, g_cams, g_junk):

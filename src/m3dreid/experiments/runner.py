@@ -23,6 +23,7 @@ from m3dreid.config import Config
 from m3dreid.experiments import backend
 from m3dreid.experiments.configset import ConfigSet, config_key, row_config
 from m3dreid.experiments.tables import REAL_DATASETS, RowSpec, TableSpec
+from m3dreid.utils.io import atomic_write_text
 
 __all__ = ["run_table", "result_path", "load_result", "default_splits", "DATA_CHOICES"]
 
@@ -48,10 +49,7 @@ def load_result(out: str | Path, table: str, data: str) -> dict | None:
 
 
 def _write_json(path: Path, values: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(values, indent=1, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(values, indent=1, sort_keys=True))
 
 
 class _Cells:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from m3dreid.data.base import Tracklet
+from m3dreid.data.base import IMAGE_EXTENSIONS, Tracklet, image_files
 from m3dreid.video.crops import read_tracks_csv
 
 __all__ = ["IMAGE_SUFFIXES", "read_tracklet_dir", "read_image_folder", "representative_frame"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS  # the data readers' list
 
 
 def read_tracklet_dir(out_dir: str | Path, *, min_length: int = 1) -> tuple[list[Tracklet], list[dict]]:
@@ -50,11 +50,11 @@ def read_tracklet_dir(out_dir: str | Path, *, min_length: int = 1) -> tuple[list
 
 
 def read_image_folder(folder: str | Path, *, camid: int = -1) -> Tracklet:
-    """Every image in ``folder`` (sorted by name, which is frame order for MARS-like names) as one tracklet."""
+    """Every image in ``folder`` as one tracklet, in frame-number order (the readers' rule: f10 after f9)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: not a folder")
-    frames = tuple(str(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES)
+    frames = image_files(folder)
     if not frames:
         raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder")
     return Tracklet(frames=frames, pid=-1, camid=camid)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from m3dreid.engine.checkpoint import CheckpointError, extract_state_dict, load_file
+from m3dreid.weights import load_weights
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "load_pretrained"]
 
@@ -165,24 +165,6 @@ def load_pretrained(model: nn.Module, path: str | Path, *, skip_classifier: bool
     keys of the file are dropped on purpose (ReID models train their own classifier) and the model's own ``fc``
     (if any) keeps its initialisation.
     """
-    state = extract_state_dict(load_file(path), path)
-    own = model.state_dict()
-    if skip_classifier:
-        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        own = {k: v for k, v in own.items() if not k.startswith("fc.")}
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    misshaped = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or misshaped:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} keys: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
-        if unexpected:
-            more = " ..." if len(unexpected) > 10 else ""
-            parts.append(f"unexpected {len(unexpected)} keys: {', '.join(unexpected[:10])}{more}")
-        for k in misshaped[:10]:
-            parts.append(f"{k}: file has {tuple(state[k].shape)}, model has {tuple(own[k].shape)}")
-        raise CheckpointError(f"{path}: does not fit the model; " + "; ".join(parts))
-    model.load_state_dict(state, strict=not skip_classifier)
-    log.info("loaded %d tensors from %s", len(state), path)
+    fit = load_weights(model, path, drop_prefixes=("fc.",) if skip_classifier else ())
+    log.info("loaded %d tensors from %s", len(fit.loaded), path)
     return model

@@ -22,23 +22,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from m3dreid.engine.checkpoint import CheckpointError, extract_state_dict, load_file
 from m3dreid.models.base import VideoReIDModel
 from m3dreid.models.m3d_resnet import m3d_resnet50, resnet50_2d
 from m3dreid.registry import MODELS
+from m3dreid.weights import load_weights
 
 __all__ = ["TwoStreamNet", "load_stream_checkpoint", "two_stream_m3d_resnet50", "flow_two_stream_resnet50"]
 
 
 def load_stream_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a stream's own training checkpoint strictly; ``classifier.*`` keys are dropped if the stream has none."""
-    state = extract_state_dict(load_file(path), path)
-    if getattr(model, "classifier", None) is None:
-        state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: does not fit the stream model: {str(err).strip().splitlines()[-1]}") from None
+    no_classifier = getattr(model, "classifier", None) is None
+    load_weights(model, path, drop_prefixes=("classifier.",) if no_classifier else (), what="the stream model")
     return model
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from m3dreid.engine.checkpoint import CheckpointError, extract_state_dict, load_file
 from m3dreid.models.resnet import BasicBlock, Bottleneck, ResNet
+from m3dreid.weights import load_weights, read_state_dict
 
 __all__ = ["VideoResNet", "VideoBasicBlock", "VideoBottleneck", "load_2d_weights", "TEMPORAL_MODES"]
 
@@ -162,32 +162,16 @@ def load_2d_weights(backbone: VideoResNet, path: str | Path) -> VideoResNet:
     kernels averaged over colour and repeated, the usual cross-modality initialisation. Anything else missing,
     unexpected or mis-shaped is one error that names the file.
     """
-    state = {k: v for k, v in extract_state_dict(load_file(path), path).items() if not k.startswith("fc.")}
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("fc.")}
     own = backbone.state_dict()
-    new, problems = {}, []
-    for key, value in own.items():
-        if key not in state:
-            if not _is_temporal_key(key):
-                problems.append(f"missing {key}")
-            continue
-        src = state[key]
-        if src.shape == value.shape:
-            new[key] = src
+    for key, src in list(state.items()):  # 2D -> video: inflate what has another shape (the fit check sees the rest)
+        if key not in own or src.shape == own[key].shape:
             continue
         module = backbone.get_submodule(key.rsplit(".", 1)[0]) if "." in key else backbone
         if hasattr(module, "inflate_2d_weight"):
-            new[key] = module.inflate_2d_weight(src)
-        elif key == "conv1.weight" and src.dim() == 4 and src.shape[0] == value.shape[0]:
-            new[key] = src.mean(dim=1, keepdim=True).expand_as(value).clone()  # (C0, C_in, 7, 7)
-        else:
-            problems.append(f"{key}: file has {tuple(src.shape)}, model has {tuple(value.shape)}")
-            continue
-        if new[key].shape != value.shape:
-            problems.append(f"{key}: inflated to {tuple(new[key].shape)}, model has {tuple(value.shape)}")
-    problems += [f"unexpected {k}" for k in sorted(set(state) - set(own))]
-    if problems:
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise CheckpointError(f"{path}: does not fit the 2D part of the backbone: {'; '.join(problems[:10])}{more}")
-    backbone.load_state_dict(new, strict=False)
-    log.info("loaded %d 2D tensors from %s", len(new), path)
+            state[key] = module.inflate_2d_weight(src)
+        elif key == "conv1.weight" and src.dim() == 4 and src.shape[0] == own[key].shape[0]:
+            state[key] = src.mean(dim=1, keepdim=True).expand_as(own[key]).clone()  # (C0, C_in, 7, 7)
+    fit = load_weights(backbone, state, allow_missing=_is_temporal_key, what="the 2D part of the backbone", where=path)
+    log.info("loaded %d 2D tensors from %s", len(fit.loaded), path)
     return backbone

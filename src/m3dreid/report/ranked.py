@@ -15,6 +15,7 @@ import numpy as np
 
 from m3dreid.evaluation.distance import pairwise_distance
 from m3dreid.evaluation.features import FeatureSet
+from m3dreid.evaluation.rank import junk_mask
 
 __all__ = ["ranked_gallery", "strip_image", "write_image", "ranked_list_image"]
 
@@ -28,8 +29,8 @@ BLUE = (200, 120, 30)
 def ranked_gallery(features: FeatureSet, query: int, *, top_k: int = 10, metric: str = "euclidean") -> list[int]:
     """Gallery indices of the ``top_k`` nearest non-junk items for query ``query``."""
     dist = pairwise_distance(features.q_feats[query : query + 1], features.g_feats, metric=metric)[0].numpy()  # (G,)
-    junk = (features.g_pids == features.q_pids[query]) & (features.g_camids == features.q_camids[query])
-    junk |= np.isin(features.g_pids, np.array(features.junk_pids, dtype=np.int64))
+    q_pid, q_camid = features.q_pids[query], features.q_camids[query]
+    junk = junk_mask(q_pid, q_camid, features.g_pids, features.g_camids, features.junk_pids)
     order = np.argsort(dist, kind="stable")
     return [int(i) for i in order if not junk[i]][:top_k]
 
