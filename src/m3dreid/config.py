@@ -44,7 +44,9 @@ class ModelConfig:
     pretrained: str = ""  # local path to torchvision-style ImageNet weights ('' = random init)
     embed_dim: int = 128  # the paper trains a 128-d embedding
     checkpoint: str = ""  # a trained m3dreid checkpoint to start from / evaluate
-    kwargs: dict = field(default_factory=dict)  # extra builder arguments (e.g. local_n, global_n, depth)
+    # arguments of the model's builder, e.g. depth, base_channels, local_n, global_n, global_act (see
+    # `m3dreid list-models` and the README's "model.kwargs" table); a trained checkpoint records them
+    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,10 @@ def _build(cls: type, values: dict, source: str, prefix: str = "") -> Any:
     for key, value in values.items():
         where = f"{source}: '{prefix}{key}'"
         if key not in fields:
-            raise ConfigError(f"{source}: unknown key '{prefix}{key}' (known: {', '.join(fields)})")
+            hint = ""
+            if prefix == "model.":  # builder arguments (depth, local_n, global_act, ...) are not ModelConfig fields
+                hint = f"; builder arguments of the model go under model.kwargs: --set model.kwargs.{key}=..."
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}' (known: {', '.join(fields)}){hint}")
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
             kwargs[key] = _build(hint, value, source, f"{prefix}{key}.")

@@ -60,7 +60,12 @@ def test_eval_command_reads_the_checkpoint_from_the_config(demo_dir, capsys, tmp
     assert "per identity group" in out and "| motion mAP | rhythm mAP | appearance mAP |" in out
     entry = json.loads((tmp_path / "results.json").read_text())["results"]["euclidean"]
     assert sum(entry["groups"].values()) / 3 == pytest.approx(entry["mAP"])  # 18 queries of each kind
-    assert main(["eval", "-c", str(run / "config.yaml"), "--out", str(tmp_path)]) == 1
+    # the run's own config finds the run's own checkpoint (output_dir/last.pt)
+    assert main(["eval", "-c", str(run / "config.yaml"), "--out", str(tmp_path / "own"), "--threads", "1"]) == 0
+    assert (tmp_path / "own" / "features.npz").is_file()
+    capsys.readouterr()
+    empty = ["--set", f"output_dir={tmp_path / 'empty'}"]
+    assert main(["eval", "-c", str(run / "config.yaml"), *empty, "--out", str(tmp_path)]) == 1
     assert "set model.checkpoint" in capsys.readouterr().err
 
 

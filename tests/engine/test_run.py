@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from m3dreid.config import config_from_dict
+from m3dreid.config import ConfigError, config_from_dict, load_config
 from m3dreid.data import dataset_from_config, load_tracklet
 from m3dreid.data.synthetic import make_synthetic
 from m3dreid.engine import LAST_NAME, CheckpointError, load_training_state
-from m3dreid.engine.run import MODEL_FILE, assemble_two_stream, load_for_eval, train_from_config
+from m3dreid.engine.run import MODEL_FILE, assemble_two_stream, train_from_config
+from m3dreid.models.build import load_trained
+from m3dreid.tasks.evaluate import load_for_eval
 
 NARROW = {"base_channels": 4, "embed_dim": 16}
 
@@ -67,7 +69,37 @@ def test_train_assemble_evaluate(tiny_root, tmp_path):
 
 
 def test_eval_without_checkpoint_is_a_clear_error(tiny_root, tmp_path):
-    with pytest.raises(CheckpointError, match="model.checkpoint"):
+    with pytest.raises(CheckpointError, match=r"looked for .*model.pt.*last.pt.*set model.checkpoint"):
         load_for_eval(_config(tiny_root, "resnet18_2d", tmp_path))
     with pytest.raises(CheckpointError, match="spatial_checkpoint"):
         assemble_two_stream(_config(tiny_root, "two_stream_m3d_resnet18", tmp_path, spatial_checkpoint="x.pt"))
+
+
+def test_architecture_comes_from_the_checkpoint(tiny_root, tmp_path):
+    # Trained with global_act=gelu; evaluated from a config that does not repeat it: built as GELU (the checkpoint's
+    # saved config), the run's own checkpoint found in output_dir; a config that says otherwise is an error.
+    trained = _config(tiny_root, "m3d_resnet18", tmp_path / "gelu", global_act="gelu")
+    train_from_config(trained)
+    plain = _config(tiny_root, "m3d_resnet18", tmp_path / "gelu")
+    model = load_for_eval(plain, device="cpu")  # no checkpoint given: output_dir/last.pt
+    assert model.pool.global_m3d.activation == "gelu"
+    reference, saved = load_trained(tmp_path / "gelu" / LAST_NAME)
+    assert saved.model.kwargs["global_act"] == "gelu"
+    clip = load_tracklet(dataset_from_config(plain.data).query[0], plain.data)[None]  # (1, T, C, H, W)
+    with torch.no_grad():
+        torch.testing.assert_close(model(clip), reference(clip), rtol=0, atol=0)
+    linear = _config(tiny_root, "m3d_resnet18", tmp_path / "gelu", global_act="none")
+    with pytest.raises(
+        CheckpointError, match=r"model.kwargs.global_act: the checkpoint has 'gelu', the config says 'none'"
+    ):
+        load_for_eval(linear)
+    other = _config(tiny_root, "resnet18_2d", tmp_path / "gelu")
+    with pytest.raises(
+        CheckpointError, match=r"model.name: the checkpoint has 'm3d_resnet18', the config says 'resnet18_2d'"
+    ):
+        load_for_eval(other)
+
+
+def test_builder_argument_at_the_wrong_level_points_to_model_kwargs():
+    with pytest.raises(ConfigError, match=r"unknown key 'model.global_act'.*--set model.kwargs.global_act="):
+        load_config(None, ["model.global_act=gelu"])

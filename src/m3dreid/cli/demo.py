@@ -54,11 +54,11 @@ def _config(configs: Path, stream: str, out: Path, seed: int, overrides: list[st
 
 def _train_and_evaluate(config: Any) -> dict[str, Any]:
     """One stream: train, then evaluate on whole tracklets."""
-    from m3dreid.cli.evaluate import evaluate_run
-    from m3dreid.engine.run import train_from_config
+    from m3dreid.tasks.evaluate import evaluate_run
+    from m3dreid.tasks.train import train
 
     start = time.perf_counter()
-    result = train_from_config(config)
+    result = train(config)
     trained = time.perf_counter()
     metrics = evaluate_run(config, checkpoint=result.checkpoint, rerank=False)
     return {
@@ -119,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from m3dreid.cli.evaluate import evaluate_run, results_table
+    from m3dreid.cli.evaluate import results_table
     from m3dreid.data.synthetic import make_synthetic
-    from m3dreid.engine.run import assemble_two_stream
     from m3dreid.report import build_report
+    from m3dreid.tasks.evaluate import evaluate_run
+    from m3dreid.tasks.train import assemble_two_stream
 
     start = time.perf_counter()
     out = Path(args.out)

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.deploy import check_onnx_parity, export_onnx, load_checkpoint_model
-    from m3dreid.engine.checkpoint import CheckpointError
+    from m3dreid.weights import CheckpointError
 
     try:
         model, config = load_checkpoint_model(args.checkpoint)

@@ -6,14 +6,16 @@ import argparse
 import dataclasses
 import sys
 
-from m3dreid.cli._common import add_config_arguments, config_from_args
+from m3dreid.cli._common import add_config_arguments, config_from_args, config_given
 
 HELP = "extract whole-tracklet query/gallery features with a trained model (to RUN/features.npz)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser)
-    parser.add_argument("--checkpoint", default=None, help="trained weights (default: the config's model.checkpoint)")
+    add_config_arguments(parser, threads=True)
+    parser.add_argument(
+        "--checkpoint", default=None, help="trained weights (default: model.checkpoint, else the run's own)"
+    )
     parser.add_argument("--out", default=None, help="run folder or .npz file (default: OUTPUT_DIR/features.npz)")
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the config's train.device)")
     parser.add_argument("--chunk-size", type=int, default=None, help="frames through the network at once")
@@ -22,14 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from m3dreid.data import dataset_from_config
-    from m3dreid.data.loader import load_frames
-    from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.engine.run import load_for_eval
-    from m3dreid.evaluation.features import features_from_dataset, save_features
-    from m3dreid.report.runs import FEATURES_FILE
+    from m3dreid.data import DatasetError
+    from m3dreid.tasks.evaluate import extract_split
+    from m3dreid.weights import CheckpointError
 
     config = config_from_args(args)
     ev = config.eval
@@ -37,33 +34,19 @@ def run(args: argparse.Namespace) -> int:
         ev = dataclasses.replace(
             ev, chunk_size=args.chunk_size or ev.chunk_size, flip=bool(args.flip) if args.flip is not None else ev.flip
         )
-    out = Path(args.out) if args.out else Path(config.output_dir)
-    path = out if out.suffix == ".npz" else out / FEATURES_FILE
+        config = dataclasses.replace(config, eval=ev)
     try:
-        dataset = dataset_from_config(config.data)
-        model = load_for_eval(config, checkpoint=args.checkpoint, device=args.device)
-    except (CheckpointError, OSError, ValueError, KeyError) as err:
+        features, path = extract_split(
+            config,
+            checkpoint=args.checkpoint,
+            device=args.device,
+            progress=not args.no_progress,
+            out=args.out,
+            check_config=config_given(args),
+        )
+    except (CheckpointError, DatasetError, OSError, ValueError, KeyError) as err:
         print(f"m3dreid extract: {err}", file=sys.stderr)
         return 1
-    device = next(model.parameters()).device
-    features = features_from_dataset(
-        model,
-        dataset,
-        load_frames_fn=lambda tracklet, indices: load_frames(tracklet, config.data, indices),
-        chunk_size=ev.chunk_size,
-        device=device,
-        flip=ev.flip,
-        amp=config.train.amp,
-        progress=not args.no_progress,
-        meta={
-            "model": config.model.name,
-            "checkpoint": str(args.checkpoint or config.model.checkpoint),
-            "metric": ev.distance,
-            "chunk_size": ev.chunk_size,
-            "flip": ev.flip,
-        },
-    )
-    save_features(features, path)
     print(f"{len(features.q_pids)} query + {len(features.g_pids)} gallery features of size "
           f"{features.q_feats.shape[1]} -> {path}")  # fmt: skip
     print(f"evaluate / re-rank them without the network: m3dreid rerank {path}")

@@ -46,10 +46,10 @@ def _model_label(spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.engine.checkpoint import CheckpointError
     from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame
     from m3dreid.index.embedders import load_embedder, warn_if_synthetic
     from m3dreid.index.threshold import same_person_record
+    from m3dreid.weights import CheckpointError
 
     if args.add:
         return _add(args)
@@ -102,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     """Embed the new folders with the index's model and append them: the old vectors (and IVF cells) stay."""
-    from m3dreid.engine.checkpoint import CheckpointError
     from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame
     from m3dreid.index.embedders import embedder_from_record, load_embedder
+    from m3dreid.weights import CheckpointError
 
     try:
         index = GalleryIndex.load(args.out)

@@ -62,8 +62,8 @@ def _cameras(text: str | None) -> set[int] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.engine.checkpoint import CheckpointError
     from m3dreid.index import GalleryIndex, ranked_list_image, representative_frame
+    from m3dreid.weights import CheckpointError
 
     try:
         index = GalleryIndex.load(args.index)

@@ -11,7 +11,7 @@ HELP = "train a model from a config (two-stream configs assemble their streams' 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser)
+    add_config_arguments(parser, threads=True)
     parser.add_argument("--out", default=None, help="run folder (default: the config's output_dir)")
     parser.add_argument(
         "--resume",
@@ -27,38 +27,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.engine.run import ASSEMBLY_KEYS, assemble_two_stream, train_from_config
+    from m3dreid.tasks.train import assemble_two_stream, is_assembly, is_main_process, train
+    from m3dreid.weights import CheckpointError
 
     config = config_from_args(args)
     if args.out:
         config = dataclasses.replace(config, output_dir=args.out)
     try:
-        if any(key in config.model.kwargs for key in ASSEMBLY_KEYS):
+        if is_assembly(config):
             path = assemble_two_stream(config)
             print(f"assembled two-stream model: {path}")
-            print(f"evaluate it with: m3dreid eval -c <config> --set model.checkpoint={path}")
+            print(f"evaluate it with: m3dreid eval -c {path.parent / 'config.yaml'}")
             return 0
         if config.train.epochs <= 0:
             print("m3dreid train: train.epochs is 0, nothing to train (a two-stream config needs "
                   "--set model.kwargs.spatial_checkpoint=... --set model.kwargs.temporal_checkpoint=...)",
                   file=sys.stderr)  # fmt: skip
             return 2
-        result = train_from_config(config, resume=args.resume)
+        result = train(config, resume=args.resume)
     except CheckpointError as err:
         print(f"m3dreid train: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"m3dreid train: interrupted; resume with --resume (checkpoint in {config.output_dir})", file=sys.stderr)
         return 130
-    from m3dreid.engine.distributed import env_world
-
-    if env_world()[0] != 0:  # under torchrun every rank returns here; only rank 0 reports (and evaluates)
+    if not is_main_process():  # under torchrun every rank returns here; only rank 0 reports (and evaluates)
         return 0
     print(f"trained {result.epochs_done} epochs ({result.global_step} steps), loss {result.last_loss:.4f}, "
           f"accuracy {result.last_acc:.3f}; checkpoint {result.checkpoint}")  # fmt: skip
     if args.eval and result.checkpoint is not None:
-        from m3dreid.cli.evaluate import evaluate_run, results_table
+        from m3dreid.cli.evaluate import results_table
+        from m3dreid.tasks.evaluate import evaluate_run
 
         results = evaluate_run(config, checkpoint=result.checkpoint)
         print(results_table([(config.output_dir, label, r) for label, r in results.items()]))

@@ -1,7 +1,7 @@
-"""From a resolved config to a trained, assembled or evaluated model: the glue the CLI commands and the demo share.
+"""From a resolved config to a trained or assembled model: the engine's entry (:mod:`m3dreid.tasks.train` calls it).
 
-Models come from the registry (``model.name`` + ``model.kwargs``), datasets from ``m3dreid.data``, metrics from
-``m3dreid.evaluation``. Everything is built from keyword arguments here so that the commands stay thin.
+Models come from :mod:`m3dreid.models.build` (``model.name`` + ``model.kwargs``), datasets from ``m3dreid.data``,
+metrics from ``m3dreid.evaluation``; loading a trained model for evaluation is :mod:`m3dreid.tasks.evaluate`'s.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from torch import nn
 from m3dreid.config import Config, config_to_dict, save_config
 from m3dreid.engine.seeding import seed_everything
 from m3dreid.engine.trainer import CONFIG_NAME, Trainer, TrainResult
-from m3dreid.models.build import ASSEMBLY_KEYS, build_model, load_trained
-from m3dreid.utils.device import resolve_device
+from m3dreid.models.build import ASSEMBLY_KEYS, build_model
 from m3dreid.weights import CheckpointError, atomic_save, load_weights
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "build_model",
     "make_epoch_loader",
     "train_from_config",
-    "load_for_eval",
     "assemble_two_stream",
 ]
 
@@ -82,18 +80,10 @@ def _periodic_evaluation(dataset: Any, config: Config) -> Callable[[nn.Module, i
     """``(model, epoch) -> {mAP, rank1}`` on the query / gallery of ``dataset``, for ``train.eval_every``."""
 
     def evaluate(model: nn.Module, epoch: int) -> dict[str, float]:
-        from m3dreid.data.loader import load_frames
         from m3dreid.evaluation.evaluate import eval_settings, evaluate_features
-        from m3dreid.evaluation.features import features_from_dataset
+        from m3dreid.evaluation.features import dataset_features
 
-        features = features_from_dataset(
-            model,
-            dataset,
-            load_frames_fn=lambda tracklet, indices: load_frames(tracklet, config.data, indices),
-            chunk_size=config.eval.chunk_size,
-            device="auto",
-            amp=config.train.amp,
-        )
+        features = dataset_features(model, dataset, config, device="auto")
         result = evaluate_features(features, **eval_settings(config.eval))
         return {"mAP": result.mAP, "rank1": result.rank(1)}
 
@@ -155,24 +145,6 @@ def train_from_config(
     finally:
         if dist_info.world_size > 1:
             distributed.cleanup_distributed()
-
-
-def load_for_eval(config: Config, *, checkpoint: str | Path | None = None, device: str | None = None) -> nn.Module:
-    """The trained model of ``checkpoint`` (default ``model.checkpoint``) in eval mode, built as the checkpoint says.
-
-    ``config``'s architecture values must agree with the checkpoint's saved config (see
-    :func:`m3dreid.models.build.load_trained`). A two-stream config naming its streams' checkpoints and no checkpoint
-    of its own is built from the streams.
-    """
-    path = checkpoint or config.model.checkpoint
-    assembled = all(config.model.kwargs.get(key) for key in ASSEMBLY_KEYS)  # streams load their own checkpoints
-    if not path and not assembled:
-        raise CheckpointError("no checkpoint to evaluate: set model.checkpoint=PATH (a last.pt or model.pt)")
-    dev = resolve_device(device or config.train.device)
-    if not path:
-        return build_model(config, num_classes=0).to(dev).eval()
-    model, _ = load_trained(path, config=config, device=dev)
-    return model
 
 
 def assemble_two_stream(config: Config, *, out: str | Path | None = None) -> Path:

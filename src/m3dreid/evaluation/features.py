@@ -25,7 +25,15 @@ from torch import nn
 from m3dreid.evaluation.extract import extract_features
 from m3dreid.utils.io import atomic_write
 
-__all__ = ["FeatureSet", "sample_paths", "features_from_dataset", "feature_set", "save_features", "load_features"]
+__all__ = [
+    "FeatureSet",
+    "sample_paths",
+    "features_from_dataset",
+    "dataset_features",
+    "feature_set",
+    "save_features",
+    "load_features",
+]
 
 _ARRAYS = ("q_feats", "g_feats", "q_pids", "g_pids", "q_camids", "g_camids", "q_lengths", "g_lengths")
 _REQUIRED = (*_ARRAYS, "q_paths", "g_paths", "junk_pids", "ap_definition", "meta")
@@ -89,6 +97,32 @@ def features_from_dataset(
     query, gallery = list(dataset.query), list(dataset.gallery)
     feats = extract_features(model, query + gallery, **extract_kwargs).numpy()  # (Q + G, D)
     return feature_set(dataset, feats, num_paths=num_paths, meta=meta)
+
+
+def dataset_features(
+    model: nn.Module,
+    dataset: Any,
+    config: Any,
+    *,
+    device: Any = "auto",
+    progress: bool = False,
+    meta: dict | None = None,
+    **overrides: Any,
+) -> FeatureSet:
+    """:func:`features_from_dataset` as a run's config says: frames read per ``config.data``, ``config.eval``'s
+    chunk size and flip, ``config.train.amp``; ``overrides`` replace any of those extraction keywords."""
+    from m3dreid.data.loader import load_frames
+
+    kwargs = {
+        "load_frames_fn": lambda tracklet, indices: load_frames(tracklet, config.data, indices),
+        "chunk_size": config.eval.chunk_size,
+        "flip": config.eval.flip,
+        "amp": config.train.amp,
+        "device": device,
+        "progress": progress,
+        **overrides,
+    }
+    return features_from_dataset(model, dataset, meta=meta, **kwargs)
 
 
 def feature_set(dataset: Any, feats: np.ndarray, *, num_paths: int = 8, meta: dict | None = None) -> FeatureSet:

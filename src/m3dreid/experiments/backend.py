@@ -48,9 +48,9 @@ def prepare_synthetic(root: Path, *, size: str, seed: int = 0) -> Path:
 
 def train(config: Config) -> Path:
     """Train one run from its config into ``config.output_dir``; return its final checkpoint."""
-    from m3dreid.engine.run import train_from_config
+    from m3dreid.tasks.train import train as train_run
 
-    result = train_from_config(config, run_dir=config.output_dir)
+    result = train_run(config, run_dir=config.output_dir)
     if result.checkpoint is None:
         raise RuntimeError(f"{config.output_dir}: training wrote no checkpoint")
     return Path(result.checkpoint)
@@ -70,26 +70,16 @@ def evaluate(config: Config, checkpoint: Path, *, rerank: bool) -> dict[str, flo
     The features are saved beside the checkpoint once (``features.npz``), so the re-ranked row and a later rerun
     rank them again without the network.
     """
-    from m3dreid.data import dataset_from_config
-    from m3dreid.data.loader import load_frames
-    from m3dreid.evaluation import evaluate_features, features_from_dataset, load_features, save_features
+    from m3dreid.evaluation import evaluate_features, load_features
     from m3dreid.evaluation.evaluate import eval_settings
+    from m3dreid.report.runs import FEATURES_FILE
+    from m3dreid.tasks.evaluate import extract_split
 
-    path = Path(checkpoint).parent / f"features-{Path(checkpoint).stem}.npz"
+    path = Path(checkpoint).parent / FEATURES_FILE
     if path.is_file():
         features = load_features(path)
     else:
-        model = load_for_eval_cpu(config, checkpoint)
-        features = features_from_dataset(
-            model,
-            dataset_from_config(config.data),
-            load_frames_fn=lambda tracklet, indices: load_frames(tracklet, config.data, indices),
-            chunk_size=config.eval.chunk_size,
-            device=next(model.parameters()).device,
-            flip=config.eval.flip,
-            meta={"model": config.model.name, "checkpoint": str(checkpoint)},
-        )
-        save_features(features, path)
+        features, _ = extract_split(config, checkpoint=checkpoint, out=path)
     # the tables show rank-20 whatever the run's eval.max_rank
     result = evaluate_features(features, rerank=rerank, **{**eval_settings(config.eval), "max_rank": 20})
     return _percent(result)
@@ -101,7 +91,7 @@ def evaluate_fusion(configs: Sequence[Config], checkpoints: Sequence[Path], *, r
     ``configs`` / ``checkpoints`` are the temporal (M3D) stream first, then the spatial (2D) stream. The engine
     assembles the two-stream model from the two trained checkpoints (nothing is trained) and evaluates it.
     """
-    from m3dreid.engine.run import assemble_two_stream
+    from m3dreid.tasks.train import assemble_two_stream
 
     temporal, spatial = configs
     kwargs = {**temporal.model.kwargs, "spatial_checkpoint": str(checkpoints[1])}
@@ -116,18 +106,11 @@ def evaluate_fusion(configs: Sequence[Config], checkpoints: Sequence[Path], *, r
     return evaluate(config, model_file, rerank=rerank)
 
 
-def load_for_eval_cpu(config: Config, checkpoint: Path) -> torch.nn.Module:
-    """The model of a run with its trained weights, in eval mode, on the run's device (CPU for the CPU recipes)."""
-    from m3dreid.engine.run import load_for_eval
-
-    return load_for_eval(config, checkpoint=checkpoint).eval()
-
-
 def load_model(config: Config, checkpoint: Path) -> torch.nn.Module:
     """The model of a run on the CPU, for saliency maps."""
-    from m3dreid.engine.run import load_for_eval
+    from m3dreid.tasks.evaluate import load_for_eval
 
-    return load_for_eval(config, checkpoint=checkpoint, device="cpu").eval()
+    return load_for_eval(config, checkpoint=checkpoint, device="cpu")
 
 
 def load_clip(config: Config, frames: Sequence[str]) -> torch.Tensor:
@@ -138,11 +121,12 @@ def load_clip(config: Config, frames: Sequence[str]) -> torch.Tensor:
     return load_frames(Tracklet(tuple(frames), 0, 0), config.data).unsqueeze(0)  # (1, T, C, H, W)
 
 
-def _build(config: Config, **override) -> torch.nn.Module:
-    from m3dreid.registry import create_model
+def _build(config: Config, **model_fields) -> torch.nn.Module:
+    """A fresh model of the run (no weights read: ``pretrained`` cleared), for sizes and speed."""
+    from m3dreid.models.build import build_model
 
-    kwargs = {**config.model.kwargs, **override}
-    return create_model(config.model.name, num_classes=8, embed_dim=config.model.embed_dim, **kwargs)
+    model = dataclasses.replace(config.model, pretrained="", **model_fields)
+    return build_model(dataclasses.replace(config, model=model), num_classes=0)
 
 
 def _param_mb(model: torch.nn.Module) -> float:
@@ -178,9 +162,7 @@ def model_stats(config: Config, *, extras: Sequence[str], fps_seconds: float) ->
     if "params_mb" in extras:
         stats["params_mb"] = _param_mb(model)
         full_kwargs = {k: v for k, v in config.model.kwargs.items() if k not in ("depth", "base_channels")}
-        from m3dreid.registry import create_model
-
-        full = create_model(config.model.name, num_classes=8, embed_dim=128, **full_kwargs)
+        full = _build(config, embed_dim=128, kwargs=full_kwargs)
         stats["params_mb_full"] = _param_mb(full)
     if "fps" in extras:
         stats["fps"] = _frames_per_second(model, config, fps_seconds)
@@ -196,11 +178,12 @@ def per_kind_ap(run_dir: Path, root: Path) -> dict[str, float]:
 
     from m3dreid.data.synthetic import KINDS, read_groups
     from m3dreid.evaluation import evaluate_features, load_features
+    from m3dreid.report.runs import FEATURES_FILE
 
-    files = sorted(Path(run_dir).glob("features-*.npz"))
-    if not files:
+    path = Path(run_dir) / FEATURES_FILE
+    if not path.is_file():
         return {}
-    features = load_features(files[0])
+    features = load_features(path)
     result = evaluate_features(features, device="cpu")
     groups = read_groups(root)
     kinds = np.array([groups.get(int(pid), {}).get("kind", "") for pid in features.q_pids])
