@@ -88,3 +88,15 @@ def test_missing_file_and_invalid_yaml(tmp_path):
 def test_config_is_frozen():
     with pytest.raises(AttributeError):
         Config().train.lr = 3  # type: ignore[misc]
+
+
+def test_a_packaged_config_is_found_by_name(tmp_path, monkeypatch):
+    from m3dreid.resources import configs_dir, packaged_configs
+
+    by_path = load_config(configs_dir() / "cpu_demo_m3d.yaml")
+    monkeypatch.chdir(tmp_path)  # an empty folder: no configs/ here
+    assert load_config("cpu_demo_m3d") == by_path == load_config("configs/cpu_demo_m3d.yaml")
+    assert by_path.model.name == "m3d_resnet18"
+    assert {"cpu_demo_2d", "cpu_demo_m3d", "cpu_demo_two_stream", "mars_m3d"} <= set(packaged_configs())
+    with pytest.raises(ConfigError, match="no_such: config file not found .*cpu_demo_m3d"):
+        load_config("no_such")

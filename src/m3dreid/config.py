@@ -228,7 +228,15 @@ def apply_overrides(values: dict, overrides: list[str] | tuple[str, ...], source
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Defaults, then the YAML file (with its ``_base_`` chain), then the overrides."""
-    values = _read_yaml(Path(path).resolve()) if path else {}
+    if path:
+        from m3dreid.resources import config_path, packaged_configs
+
+        found = config_path(path)
+        if not found.is_file():
+            raise ConfigError(f"{path}: config file not found (nor a packaged config: {', '.join(packaged_configs())})")
+        values = _read_yaml(found.resolve())
+    else:
+        values = {}
     source = str(path) if path else "<defaults>"
     config = config_from_dict(values, source)  # report file errors against the file ...
     if overrides:  # ... and override errors against --set

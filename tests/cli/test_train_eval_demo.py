@@ -76,7 +76,7 @@ def test_train_reports_on_rank_zero_only(rank, monkeypatch, capsys, tmp_path):
     from m3dreid.engine.trainer import TrainResult
 
     fake = TrainResult(epochs_done=1, global_step=2, checkpoint=None, last_loss=0.5, last_acc=0.25)
-    monkeypatch.setattr(engine_run, "train_from_config", lambda config, resume=None: fake)
+    monkeypatch.setattr(engine_run, "train_from_config", lambda config, **kwargs: fake)
     monkeypatch.setenv("RANK", str(rank))
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert main(["train", "-c", str(CONFIGS / "cpu_demo_2d.yaml"), "--out", str(tmp_path)]) == 0

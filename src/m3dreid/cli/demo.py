@@ -25,18 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="folder for the data, the three runs and the report")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and of training")
     parser.add_argument("--size", default="small", choices=("tiny", "small"), help="synthetic data set size")
-    parser.add_argument("--configs", default=None, help="folder of the cpu_demo_*.yaml presets (default: configs/)")
+    parser.add_argument("--configs", default=None, help="folder of the cpu_demo_*.yaml presets (default: packaged)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value of all three presets, e.g. --set train.epochs=2")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="train the two streams in parallel (2)")
 
 
 def _configs_dir(given: str | None) -> Path:
-    candidates = [Path(given)] if given else [Path("configs"), Path(__file__).resolve().parents[3] / "configs"]
-    for folder in candidates:
-        if (folder / PRESETS["2d"]).is_file():
-            return folder
-    raise FileNotFoundError(f"cpu_demo presets not found in {', '.join(map(str, candidates))}; pass --configs DIR")
+    from m3dreid.resources import configs_dir
+
+    folder = Path(given) if given else configs_dir()  # the packaged presets (the checkout's configs/ in a checkout)
+    if not (folder / PRESETS["2d"]).is_file():
+        raise FileNotFoundError(f"cpu_demo presets not found in {folder}; pass --configs DIR")
+    return folder
 
 
 def _config(configs: Path, stream: str, out: Path, seed: int, overrides: list[str], **kwargs: str) -> Any:

@@ -57,8 +57,10 @@ class ConfigSet:
 
 
 def default_experiments_dir() -> Path:
-    """``experiments/`` of the source checkout this package runs from (editable install)."""
-    return Path(__file__).resolve().parents[3] / "experiments"
+    """The packaged experiment sets (in a source checkout: its ``experiments/`` folder)."""
+    from m3dreid.resources import experiments_dir
+
+    return experiments_dir()
 
 
 def load_config_set(path: str | Path) -> ConfigSet:
