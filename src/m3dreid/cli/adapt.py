@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
 
     from m3dreid.config import config_to_dict
     from m3dreid.deploy import load_checkpoint_model
-    from m3dreid.engine.adapt import AdaptConfig, adapt_config_dict, adapt_model, read_adapt_tracklets
-    from m3dreid.engine.checkpoint import CheckpointError, atomic_save, load_file
     from m3dreid.index.embedders import AppearanceEmbedder
+    from m3dreid.tasks.adapt import AdaptConfig, adapt_config_dict, adapt_model, read_adapt_tracklets
+    from m3dreid.weights import CheckpointError, atomic_save, load_file
 
     out = Path(args.out)
     if (out / "model.pt").exists() and not args.overwrite:

@@ -97,7 +97,7 @@ class NetworkEmbedder(Embedder):
 
     def __init__(self, path: str | Path, *, device: str = "cpu", chunk_size: int = 0, label: str = "") -> None:
         from m3dreid.deploy import load_checkpoint_model
-        from m3dreid.engine.checkpoint import load_file
+        from m3dreid.weights import load_file
 
         self.path = str(path)
         self.label = label or self.path
