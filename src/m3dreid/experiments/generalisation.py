@@ -72,7 +72,7 @@ def classifier_group_cosine(checkpoint: str | Path, root: str | Path) -> dict[st
     import torch
 
     from m3dreid.data.synthetic import read_groups
-    from m3dreid.engine.checkpoint import extract_state_dict, load_file
+    from m3dreid.weights import extract_state_dict, load_file
 
     state = extract_state_dict(load_file(checkpoint), checkpoint)
     weight = next((v for k, v in state.items() if k.endswith("classifier.weight")), None)

@@ -15,8 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
-from m3dreid.engine.checkpoint import atomic_save, extract_state_dict, load_file
 from m3dreid.pretrained import PRETRAINED
+from m3dreid.weights import atomic_save, extract_state_dict, load_file
 
 __all__ = ["build_pretrained"]
 
