@@ -113,9 +113,9 @@ def run_one(*, family: str, seed: int, config: str, overrides: list[str], out: s
             size: str = "small") -> dict:  # fmt: skip
     import torch
 
-    from m3dreid.cli.evaluate import evaluate_run
     from m3dreid.config import load_config
     from m3dreid.engine.run import train_from_config
+    from m3dreid.tasks.evaluate import evaluate_run
 
     out = Path(out)
     root = dataset_folder(data_dir, family, seed, size)
