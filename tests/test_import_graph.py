@@ -91,3 +91,28 @@ def test_cli_modules_load_no_engine(loaded):
 
 def test_registry_imports_no_model(loaded):
     assert [m for m in loaded["m3dreid.registry"] if m.startswith("m3dreid.models")] == []
+
+
+def _imported_names(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_cli_reaches_the_engine_only_through_tasks():
+    # also the imports inside run(): the commands call m3dreid.tasks, which alone calls the engine
+    from pathlib import Path
+
+    cli = Path(m3dreid.__file__).parent / "cli"
+    direct = {p.name: sorted(n for n in _imported_names(p) if n.startswith("m3dreid.engine")) for p in cli.glob("*.py")}
+    assert len(direct) > 10
+    assert {name: mods for name, mods in direct.items() if mods} == {}
+    registry = Path(m3dreid.__file__).parent / "registry.py"
+    assert not {n for n in _imported_names(registry) if n.startswith("m3dreid") or n == "importlib"}

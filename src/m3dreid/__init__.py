@@ -16,8 +16,8 @@ _LAZY = {
     "from_pretrained": "m3dreid.api",
     "Embedder": "m3dreid.api",
     "register_pretrained": "m3dreid.api",
-    "create_model": "m3dreid.registry",
-    "list_models": "m3dreid.registry",
+    "create_model": "m3dreid.models",
+    "list_models": "m3dreid.models",
 }
 
 __all__ = [*_LAZY, "__version__"]

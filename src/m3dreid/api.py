@@ -222,5 +222,11 @@ def load(path_or_name: str | Path, *, sha256: str = "", device: str | torch.devi
     if name in PRETRAINED:
         entry = PRETRAINED[name]
         return Embedder.from_pretrained(entry.path(), sha256=sha256 or entry.sha256, device=device)
-    known = ", ".join(pretrained_names()) or "none yet"
+    from m3dreid.pretrained import PRETRAINED as SHIPPED
+    from m3dreid.pretrained import pretrained_path
+
+    shipped = name.removeprefix("pretrained-")
+    if shipped in SHIPPED:  # the networks shipped as package data (m3dreid/pretrained/MODEL_CARD.md)
+        return load(pretrained_path(shipped), sha256=sha256, device=device)
+    known = ", ".join([*pretrained_names(), *(f"pretrained-{k}" for k in SHIPPED)]) or "none yet"
     raise CheckpointError(f"{name}: no such checkpoint file or folder, nor a packaged model (packaged: {known})")

@@ -29,6 +29,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "explicit_keys",
     "save_config",
     "dump_config",
 ]
@@ -242,6 +243,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     if overrides:  # ... and override errors against --set
         config = config_from_dict(apply_overrides(config_to_dict(config), overrides), "--set")
     return config
+
+
+def explicit_keys(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> set[str]:
+    """The dotted keys a YAML file (with its ``_base_`` chain) and the overrides set themselves, not left to defaults
+    (``model.kwargs.global_act``, ``data.root``, ...): what a user actually said."""
+    from m3dreid.resources import config_path
+
+    values = _read_yaml(config_path(path).resolve()) if path else {}
+    values = apply_overrides(values, overrides)
+
+    def walk(node: Any, prefix: str) -> set[str]:
+        if not isinstance(node, dict):
+            return {prefix}
+        return (
+            set().union(*(walk(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in node.items())) if node else set()
+        )
+
+    return walk(values, "")
 
 
 def dump_config(config: Config) -> str:

@@ -8,7 +8,7 @@ import torch
 from m3dreid.config import Config, DataConfig, ModelConfig
 from m3dreid.deploy import load_checkpoint_model
 from m3dreid.engine.run import assemble_two_stream
-from m3dreid.registry import create_model
+from m3dreid.models import create_model
 from m3dreid.weights import atomic_save
 
 SMALL = dict(depth=18, base_channels=16)

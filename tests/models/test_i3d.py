@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from m3dreid.models import create_model
 from m3dreid.models.i3d import InflatedConv
-from m3dreid.registry import create_model
 from m3dreid.weights import CheckpointError, atomic_save
 
 SMALL = dict(depth=18, base_channels=16)

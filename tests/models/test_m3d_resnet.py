@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from m3dreid.models import create_model
 from m3dreid.models.m3d_resnet import default_local_positions
 from m3dreid.models.video_resnet import VideoResNet
-from m3dreid.registry import create_model
 
 SMALL = dict(depth=18, base_channels=16)
 

@@ -9,8 +9,7 @@ no comparison.
 import pytest
 import torch
 
-from m3dreid.models import parameter_count
-from m3dreid.registry import create_model
+from m3dreid.models import create_model, parameter_count
 
 
 def megabytes(name: str, **kwargs) -> float:

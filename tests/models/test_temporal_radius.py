@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from m3dreid.registry import create_model
+from m3dreid.models import create_model
 
 SMALL = dict(depth=18, base_channels=16)
 CASES = {  # model -> expected radius for the ResNet-18 layout

@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from m3dreid.models import TwoStreamNet
-from m3dreid.registry import create_model
+from m3dreid.models import TwoStreamNet, create_model
 from m3dreid.weights import CheckpointError, atomic_save
 
 SMALL = dict(depth=18, base_channels=16)

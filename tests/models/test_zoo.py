@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from m3dreid.models import TwoStreamNet, VideoNet
-from m3dreid.registry import list_models
+from m3dreid.models import TwoStreamNet, VideoNet, list_models
 
 SMALL = dict(depth=18, base_channels=16)  # ResNet-18 layout, 16-wide stem: 128-d frame vectors
 NAMES = list_models()
@@ -35,7 +34,7 @@ def test_the_papers_models_are_registered():
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_backward_and_shapes(name):
     torch.manual_seed(0)
-    from m3dreid.registry import create_model
+    from m3dreid.models import create_model
 
     model = create_model(name, num_classes=7, **SMALL)
     two_stream = isinstance(model, TwoStreamNet)
@@ -62,7 +61,7 @@ def test_forward_backward_and_shapes(name):
 
 
 def test_wrong_channel_count_is_an_error():
-    from m3dreid.registry import create_model
+    from m3dreid.models import create_model
 
     model = create_model("resnet50_2d", **SMALL)
     with pytest.raises(ValueError, match=r"expected a clip \(B, T, 3, H, W\)"):

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "make-synthetic": "make_synthetic",
     "make-scene": "make_scene",
     "make-people": "make_people",
+    "make-folder-dataset": "make_folder_dataset",
     "tracklets": "tracklets",
     "index": "index",
     "search": "search",

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from m3dreid.cli._common import add_config_arguments, config_from_args, config_given
+from m3dreid.cli._common import add_config_arguments, config_from_args, explicit_config_keys
 
 HELP = "evaluate a trained model: whole-tracklet features, CMC/mAP/mINP (both MARS protocols), optional re-ranking"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, threads=True)
+    add_config_arguments(parser, compute=True)
     help_ckpt = "trained weights (default: model.checkpoint, else OUTPUT_DIR/model.pt or last.pt)"
     parser.add_argument("--checkpoint", default=None, help=help_ckpt)
     parser.add_argument("--out", default=None, help="run folder for features.npz, results.json (default: output_dir)")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             rerank=True if args.rerank else None,
             progress=not args.no_progress and sys.stderr.isatty(),
-            check_config=config_given(args),
+            check_config=explicit_config_keys(args),
         )
     except (CheckpointError, DatasetError, OSError) as err:
         print(f"m3dreid eval: {err}", file=sys.stderr)

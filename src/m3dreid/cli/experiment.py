@@ -6,15 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from m3dreid.cli._common import dataset_choices
+
 HELP = "rerun a paper table (table1..table5, datasets), write docs/results.md (docs), or saliency maps (saliency)"
 
 TABLE_NAMES = ("table1", "table2", "table3", "table4", "table5", "datasets")
-DATA_CHOICES = ("mars", "duke_video", "prid2011", "ilids_vid", "synthetic")
+DATA_CHOICES = dataset_choices()  # the registered datasets, read when --help or a value asks for them
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=(*TABLE_NAMES, "docs", "saliency"), help="a table, docs, or saliency")
-    parser.add_argument("--data", choices=DATA_CHOICES, default="synthetic", help="dataset of the table's runs")
+    parser.add_argument(
+        "--data", choices=DATA_CHOICES, default="synthetic", metavar="NAME", help="dataset: %(choices)s"
+    )
     parser.add_argument("--root", default=None, help="dataset folder (synthetic: generated here when missing)")
     parser.add_argument("--size", choices=("tiny", "small"), default="small", help="synthetic scale")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds (default: config set)")

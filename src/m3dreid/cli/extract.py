@@ -6,13 +6,13 @@ import argparse
 import dataclasses
 import sys
 
-from m3dreid.cli._common import add_config_arguments, config_from_args, config_given
+from m3dreid.cli._common import add_config_arguments, config_from_args, explicit_config_keys
 
 HELP = "extract whole-tracklet query/gallery features with a trained model (to RUN/features.npz)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, threads=True)
+    add_config_arguments(parser, compute=True)
     parser.add_argument(
         "--checkpoint", default=None, help="trained weights (default: model.checkpoint, else the run's own)"
     )
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             progress=not args.no_progress,
             out=args.out,
-            check_config=config_given(args),
+            check_config=explicit_config_keys(args),
         )
     except (CheckpointError, DatasetError, OSError, ValueError, KeyError) as err:
         print(f"m3dreid extract: {err}", file=sys.stderr)

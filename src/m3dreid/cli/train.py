@@ -11,7 +11,7 @@ HELP = "train a model from a config (two-stream configs assemble their streams' 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, threads=True)
+    add_config_arguments(parser, compute=True)
     parser.add_argument("--out", default=None, help="run folder (default: the config's output_dir)")
     parser.add_argument(
         "--resume",

@@ -70,6 +70,6 @@ def read_duke_video(root: str | Path) -> VideoDataset:
     return dataset
 
 
-@DATASETS.register("duke_video")
+@DATASETS.register("duke_video", title="DukeMTMC-VideoReID", benchmark=True)
 def duke_video(*, root: str | Path) -> VideoDataset:
     return read_duke_video(root)

@@ -84,6 +84,6 @@ def read_ilids_vid(root: str | Path, *, split: int = 0, split_file: str | Path |
     return dataset
 
 
-@DATASETS.register("ilids_vid")
+@DATASETS.register("ilids_vid", title="iLIDS-VID", options=("split",), splits=10, benchmark=True)
 def ilids_vid(*, root: str | Path, split: int = 0, split_file: str | Path | None = None) -> VideoDataset:
     return read_ilids_vid(root, split=split, split_file=split_file)

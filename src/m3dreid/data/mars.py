@@ -168,12 +168,12 @@ def read_mars(
     return dataset
 
 
-@DATASETS.register("mars")
+@DATASETS.register("mars", title="MARS", options=("protocol",), protocols=("official", "torchreid"), benchmark=True)
 def mars(*, root: str | Path, protocol: str = "official", check_files: bool = True) -> VideoDataset:
     return read_mars(root, protocol=protocol, check_files=check_files, name="mars")
 
 
-@DATASETS.register("synthetic")
+@DATASETS.register("synthetic", title="Synthetic", options=("protocol",), protocols=("official", "torchreid"))
 def synthetic(*, root: str | Path, protocol: str = "official", check_files: bool = True) -> VideoDataset:
     """A folder written by ``m3dreid make-synthetic`` (MARS layout), read by the MARS reader."""
     return read_mars(root, protocol=protocol, check_files=check_files, name="synthetic")

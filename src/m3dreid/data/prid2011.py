@@ -116,6 +116,6 @@ def read_prid2011(root: str | Path, *, split: int = 0, split_file: str | Path | 
     return dataset
 
 
-@DATASETS.register("prid2011")
+@DATASETS.register("prid2011", title="PRID2011", options=("split",), splits=10, benchmark=True)
 def prid2011(*, root: str | Path, split: int = 0, split_file: str | Path | None = None) -> VideoDataset:
     return read_prid2011(root, split=split, split_file=split_file)

@@ -22,21 +22,22 @@ import numpy as np
 from m3dreid.config import Config
 from m3dreid.experiments import backend
 from m3dreid.experiments.configset import ConfigSet, config_key, row_config
-from m3dreid.experiments.tables import REAL_DATASETS, RowSpec, TableSpec
+from m3dreid.experiments.tables import RowSpec, TableSpec
 from m3dreid.utils.io import atomic_write_text
 
-__all__ = ["run_table", "result_path", "load_result", "default_splits", "DATA_CHOICES"]
+__all__ = ["run_table", "result_path", "load_result", "default_splits"]
 
 log = logging.getLogger(__name__)
 
-DATA_CHOICES = (*REAL_DATASETS, "synthetic")
 _RUN_FILE = "experiment.json"
 _STATS_FILE = "model_stats.json"  # parameters and frames/s of the row, beside its seed-0 run
 
 
 def default_splits(data: str) -> tuple[int, ...]:
-    """PRID2011 and iLIDS-VID are evaluated over their 10 standard splits; the others have one."""
-    return tuple(range(10)) if data in ("prid2011", "ilids_vid") else (0,)
+    """Every official split a dataset was registered with (PRID2011, iLIDS-VID: 10); the others have one."""
+    from m3dreid.data import dataset_info
+
+    return tuple(range(dataset_info(data)["splits"]))
 
 
 def result_path(out: str | Path, table: str, data: str) -> Path:
@@ -174,8 +175,10 @@ def run_table(
 
     ``workers > 1`` trains the independent runs in that many processes first; the table is then read from the cache.
     """
-    if data not in DATA_CHOICES:
-        raise ValueError(f"unknown data '{data}'; choose one of {', '.join(DATA_CHOICES)}")
+    from m3dreid.data import list_datasets
+
+    if data not in list_datasets():
+        raise ValueError(f"unknown data '{data}'; choose one of {', '.join(list_datasets())}")
     out = Path(out)
     start = time.perf_counter()
     if data == "synthetic":

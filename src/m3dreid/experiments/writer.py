@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from m3dreid.experiments.paper import NOT_IN_TEXT, PAPER_NOTES, PAPER_TABLE_NAMES, paper_value
-from m3dreid.experiments.tables import DATASET_LABELS, METRIC_LABELS, Claim, TableSpec
+from m3dreid.experiments.tables import METRIC_LABELS, Claim, TableSpec, dataset_label
 
 __all__ = [
     "format_cell",
@@ -64,9 +64,9 @@ def table_markdown(spec: TableSpec, results: Mapping[str, dict], *, synthetic: b
     paper_sets = spec.datasets[:1] if synthetic else ()
     extras = [e for x in spec.extras for e in ((x, "params_mb_full") if synthetic and x == "params_mb" else (x,))]
     header = ["Method"]
-    header += [f"{DATASET_LABELS[d]} {METRIC_LABELS[m]}" for d in datasets for m in spec.metrics]
+    header += [f"{dataset_label(d)} {METRIC_LABELS[m]}" for d in datasets for m in spec.metrics]
     header += [_EXTRA_LABELS[e] for e in extras]
-    header += [f"Paper {DATASET_LABELS[d]} {METRIC_LABELS[m]}" for d in paper_sets for m in spec.metrics]
+    header += [f"Paper {dataset_label(d)} {METRIC_LABELS[m]}" for d in paper_sets for m in spec.metrics]
     if synthetic:
         header += [f"Paper {_EXTRA_LABELS[e]}" for e in spec.extras]
     lines = [_row_line(header), _row_line(["---"] * len(header))]
@@ -110,10 +110,10 @@ def write_table_files(spec: TableSpec, out: str | Path, *, data: str) -> Path:
         claims = claims_markdown(spec, result)
         if claims:
             text += (
-                f"\nOrderings the paper reports, {DATASET_LABELS[dataset]}, on the seed mean and per seed:\n\n{claims}"
+                f"\nOrderings the paper reports, {dataset_label(dataset)}, on the seed mean and per seed:\n\n{claims}"
             )
         text += (
-            f"\n{DATASET_LABELS[dataset]}: seeds {result['seeds']}, splits {result['splits']}, {result['device']}, "
+            f"\n{dataset_label(dataset)}: seeds {result['seeds']}, splits {result['splits']}, {result['device']}, "
             f"{result['compute_seconds'] / 60:.1f} min of training and evaluation.\n"
         )
     path = out / f"{spec.name}_{'synthetic' if synthetic else 'real'}.md"

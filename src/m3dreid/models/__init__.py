@@ -10,8 +10,11 @@ from m3dreid.models.resnet import ResNet, load_pretrained, resnet18, resnet34, r
 from m3dreid.models.two_stream import TwoStreamNet
 from m3dreid.models.video_net import VideoNet
 from m3dreid.models.video_resnet import VideoResNet, load_2d_weights
+from m3dreid.registry import MODELS
 
 __all__ = [
+    "create_model",
+    "list_models",
     "ResNet",
     "TwoStreamNet",
     "VideoNet",
@@ -30,3 +33,13 @@ __all__ = [
     "resnet50",
     "two_stream",
 ]
+
+
+def create_model(name: str, **kwargs):
+    """Build the registered model ``name`` with builder keyword arguments ``kwargs``."""
+    return MODELS.build(name, **kwargs)
+
+
+def list_models() -> list[str]:
+    """Names of every registered model, sorted."""
+    return MODELS.names()

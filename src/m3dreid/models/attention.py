@@ -12,8 +12,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from m3dreid.models.video_net import VideoNet, build_resnet_video_net
-from m3dreid.registry import MODELS
+from m3dreid.models.video_net import BackboneArgs, VideoNet, build_resnet_video_net, video_model
 
 __all__ = ["AttentionPool", "attention_resnet50"]
 
@@ -36,24 +35,7 @@ class AttentionPool(nn.Module):
         return torch.einsum("bt,btd->bd", self.weights(feats), feats)  # (B, d)
 
 
-@MODELS.register("attention_resnet50")
-def attention_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    attention_hidden: int = 256,
-) -> VideoNet:
+@video_model("attention_resnet50")
+def attention_resnet50(args: BackboneArgs, *, attention_hidden: int = 256) -> VideoNet:
     """2D ResNet + temporal attention (quality-weighted) pooling."""
-    return build_resnet_video_net(
-        pool=partial(AttentionPool, hidden=attention_hidden),
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-    )
+    return build_resnet_video_net(args, pool=partial(AttentionPool, hidden=attention_hidden))

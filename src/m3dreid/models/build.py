@@ -10,8 +10,8 @@ value that contradicts the checkpoint is an error naming both, never a silently 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,11 @@ ASSEMBLY_KEYS = {"spatial_checkpoint": "spatial", "temporal_checkpoint": "tempor
 
 
 def _builder_kwargs(config: Config, num_classes: int) -> dict[str, Any]:
-    kwargs = dict(config.model.kwargs)
-    params = inspect.signature(MODELS.get(config.model.name)).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    optional = {"embed_dim": config.model.embed_dim, "pretrained": config.model.pretrained}
-    for key, value in optional.items():  # pass the config's model fields the builder knows about
-        if key not in kwargs and (key in params or takes_any) and value != "":
-            kwargs[key] = value
-    return {"num_classes": num_classes, **kwargs}
+    # the ModelConfig fields every builder takes (the BackboneArgs bundle), then the builder's own model.kwargs
+    shared: dict[str, Any] = {"num_classes": num_classes, "embed_dim": config.model.embed_dim}
+    if config.model.pretrained:
+        shared["pretrained"] = config.model.pretrained
+    return {**shared, **config.model.kwargs}
 
 
 def build_model(config: Config, *, num_classes: int) -> nn.Module:
@@ -55,12 +52,15 @@ def _architecture(config: Config) -> dict[str, Any]:
     return arch
 
 
-def architecture_conflicts(saved: Config, given: Config) -> list[str]:
+def architecture_conflicts(saved: Config, given: Config, keys: Collection[str] | None = None) -> list[str]:
     """``key: checkpoint has A, the config says B`` for every architecture value both set and set differently.
 
-    A kwarg the given config leaves out is taken from the checkpoint (that is the point of saving the config).
+    A kwarg the given config leaves out is taken from the checkpoint (that is the point of saving the config);
+    ``keys``: compare only these dotted keys (those the user set, see :func:`m3dreid.config.explicit_keys`).
     """
     ours, theirs = _architecture(saved), _architecture(given)
+    if keys is not None:
+        theirs = {k: v for k, v in theirs.items() if k in keys}
     return [
         f"{key}: the checkpoint has {ours[key]!r}, the config says {theirs[key]!r}"
         for key in theirs
@@ -81,12 +81,13 @@ def load_trained(
     path: str | Path,
     *,
     config: Config | None = None,
+    keys: Collection[str] | None = None,
     device: str | torch.device | None = "cpu",
 ) -> tuple[nn.Module, Config]:
     """``(model in eval mode on device, the checkpoint's config)`` of a trained checkpoint (``last.pt``/``model.pt``).
 
-    ``config``: what the caller was given (a config file, ``--set``); its architecture values must agree with the
-    checkpoint's. A bare state dict (no saved config) is built from ``config``, which is then required.
+    ``config``: what the caller was given (a config file, ``--set``); its architecture values (only ``keys``, when
+    given) must agree with the checkpoint's. A bare state dict (no saved config) is built from ``config``.
     """
     from m3dreid.utils.device import resolve_device
 
@@ -98,7 +99,7 @@ def load_trained(
             raise CheckpointError(f"{path}: no 'config' in the checkpoint (need a file written by `m3dreid train`)")
         saved = config
     elif config is not None:
-        conflicts = architecture_conflicts(saved, config)
+        conflicts = architecture_conflicts(saved, config, keys)
         if conflicts:
             raise CheckpointError(f"{path}: the config contradicts the checkpoint: " + "; ".join(conflicts))
     kwargs = {k: v for k, v in saved.model.kwargs.items() if k not in ASSEMBLY_KEYS}  # the file has their weights

@@ -23,9 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from m3dreid.layers import temporal_shift_sum
-from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
+from m3dreid.models.video_net import AvgPool, BackboneArgs, VideoNet, build_resnet_video_net, video_model
 from m3dreid.models.video_resnet import VideoBasicBlock, VideoResNet
-from m3dreid.registry import MODELS
 
 __all__ = ["InflatedConv", "inflate_backbone", "i3d_resnet50"]
 
@@ -83,26 +82,9 @@ def inflate_backbone(backbone: VideoResNet, *, time: int = 3, inflate: str = "me
     return backbone
 
 
-@MODELS.register("i3d_resnet50")
-def i3d_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    inflate: str = "mean",
-    temporal_padding: str = "replicate",
-) -> VideoNet:
+@video_model("i3d_resnet50")
+def i3d_resnet50(args: BackboneArgs, *, inflate: str = "mean", temporal_padding: str = "replicate") -> VideoNet:
     """I3D ResNet (3x3 -> 3x3x3 everywhere) with temporal average pooling; ``pretrained`` 2D weights are inflated."""
     return build_resnet_video_net(
-        pool=AvgPool,
-        temporal=partial(inflate_backbone, inflate=inflate, padding=temporal_padding),
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
+        args, pool=AvgPool, temporal=partial(inflate_backbone, inflate=inflate, padding=temporal_padding)
     )

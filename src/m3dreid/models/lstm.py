@@ -11,8 +11,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from m3dreid.models.video_net import VideoNet, build_resnet_video_net
-from m3dreid.registry import MODELS
+from m3dreid.models.video_net import BackboneArgs, VideoNet, build_resnet_video_net, video_model
 
 __all__ = ["LSTMPool", "lstm_resnet50"]
 
@@ -30,24 +29,7 @@ class LSTMPool(nn.Module):
         return out.mean(dim=1)  # (B, hidden)
 
 
-@MODELS.register("lstm_resnet50")
-def lstm_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    lstm_hidden: int = 512,
-) -> VideoNet:
+@video_model("lstm_resnet50")
+def lstm_resnet50(args: BackboneArgs, *, lstm_hidden: int = 512) -> VideoNet:
     """2D ResNet + LSTM sequence head."""
-    return build_resnet_video_net(
-        pool=partial(LSTMPool, hidden=lstm_hidden),
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-    )
+    return build_resnet_video_net(args, pool=partial(LSTMPool, hidden=lstm_hidden))

@@ -30,7 +30,14 @@ import torch
 from torch import nn
 
 from m3dreid.layers import GlobalM3D, LocalM3D
-from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
+from m3dreid.models.video_net import (
+    AvgPool,
+    BackboneArgs,
+    VideoNet,
+    build_resnet_video_net,
+    register_variant,
+    video_model,
+)
 from m3dreid.models.video_resnet import VideoResNet
 from m3dreid.registry import MODELS
 
@@ -113,20 +120,14 @@ def add_local_m3d(backbone: VideoResNet, *, n: int, positions=None, tap: str = "
 
 
 def _m3d(
+    args: BackboneArgs,
     *,
-    num_classes: int,
-    embed_dim: int,
-    depth: int,
-    base_channels: int,
-    last_stride: int,
-    pretrained: str,
     local_n: int = 0,
     global_n: int | None = None,
     local_positions=None,
     global_dim: int = 256,
     global_act: str = "none",
     m3d_tap: str = "relu",
-    in_channels: int = 3,
 ) -> VideoNet:
     """``global_n=None`` means temporal average pooling (no global head); ``global_n=0`` keeps the head, no branches.
 
@@ -136,105 +137,36 @@ def _m3d(
         pool = AvgPool
     else:
         pool = partial(GlobalM3DPool, dim=global_dim, n=global_n, activation=global_act)
-    return build_resnet_video_net(
-        pool=pool,
-        temporal=partial(add_local_m3d, n=local_n, positions=local_positions, tap=m3d_tap),
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-        in_channels=in_channels,
-    )
+    temporal = partial(add_local_m3d, n=local_n, positions=local_positions, tap=m3d_tap)
+    return build_resnet_video_net(args, pool=pool, temporal=temporal)
 
 
-@MODELS.register("resnet50_2d")
-def resnet50_2d(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    in_channels: int = 3,
-) -> VideoNet:
+@video_model("resnet50_2d")
+def resnet50_2d(args: BackboneArgs) -> VideoNet:
     """2D ResNet on every frame + temporal average pooling: the spatial stream and the 2D baseline."""
-    return _m3d(
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-        in_channels=in_channels,
-    )
+    return _m3d(args)
 
 
-@MODELS.register("local_m3d_resnet50")
+@video_model("local_m3d_resnet50")
 def local_m3d_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    local_n: int = 3,
-    local_positions=None,
-    m3d_tap: str = "relu",
+    args: BackboneArgs, *, local_n: int = 3, local_positions=None, m3d_tap: str = "relu"
 ) -> VideoNet:
     """Local M3D layers and temporal average pooling (no global layer): Tables I and III "Local M3D"."""
-    return _m3d(
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-        local_n=local_n,
-        local_positions=local_positions,
-        m3d_tap=m3d_tap,
-    )
+    return _m3d(args, local_n=local_n, local_positions=local_positions, m3d_tap=m3d_tap)
 
 
-@MODELS.register("global_m3d_resnet50")
+@video_model("global_m3d_resnet50")
 def global_m3d_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    global_n: int = 3,
-    global_dim: int = 256,
-    global_act: str = "none",
+    args: BackboneArgs, *, global_n: int = 3, global_dim: int = 256, global_act: str = "none"
 ) -> VideoNet:
     """2D ResNet + global M3D head: Tables II and III "Global M3D"."""
-    return _m3d(
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
-        global_n=global_n,
-        global_dim=global_dim,
-        global_act=global_act,
-    )
+    return _m3d(args, global_n=global_n, global_dim=global_dim, global_act=global_act)
 
 
-@MODELS.register("m3d_resnet50")
+@video_model("m3d_resnet50")
 def m3d_resnet50(
+    args: BackboneArgs,
     *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
     local_n: int = 3,
     global_n: int = 3,
     local_positions=None,
@@ -244,12 +176,7 @@ def m3d_resnet50(
 ) -> VideoNet:
     """M3D CNN of Fig. 4: 4 local M3D layers (n=3) and one global M3D layer (n=3) on a last-stride-1 ResNet."""
     return _m3d(
-        num_classes=num_classes,
-        embed_dim=embed_dim,
-        depth=depth,
-        base_channels=base_channels,
-        last_stride=last_stride,
-        pretrained=pretrained,
+        args,
         local_n=local_n,
         global_n=global_n,
         local_positions=local_positions,
@@ -265,13 +192,5 @@ def all_local_m3d_resnet50(*, local_positions="all", **kwargs) -> VideoNet:
     return m3d_resnet50(local_positions=local_positions, **kwargs)
 
 
-@MODELS.register("resnet18_2d")
-def resnet18_2d(*, depth: int = 18, **kwargs) -> VideoNet:
-    """``resnet50_2d`` with ``depth=18`` by default (CPU demo)."""
-    return resnet50_2d(depth=depth, **kwargs)
-
-
-@MODELS.register("m3d_resnet18")
-def m3d_resnet18(*, depth: int = 18, **kwargs) -> VideoNet:
-    """``m3d_resnet50`` with ``depth=18`` by default (CPU demo)."""
-    return m3d_resnet50(depth=depth, **kwargs)
+resnet18_2d = register_variant("resnet18_2d", resnet50_2d, depth=18)  # the CPU demo's streams
+m3d_resnet18 = register_variant("m3d_resnet18", m3d_resnet50, depth=18)

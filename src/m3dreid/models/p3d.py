@@ -22,9 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from m3dreid.layers import temporal_shift_sum
-from m3dreid.models.video_net import AvgPool, VideoNet, build_resnet_video_net
+from m3dreid.models.video_net import AvgPool, BackboneArgs, VideoNet, build_resnet_video_net, video_model
 from m3dreid.models.video_resnet import VideoResNet
-from m3dreid.registry import MODELS
 
 __all__ = ["TemporalConv", "add_p3d", "p3d_a_resnet50", "p3d_b_resnet50", "p3d_c_resnet50"]
 
@@ -79,29 +78,11 @@ def add_p3d(backbone: VideoResNet, kind: str) -> VideoResNet:
 def _p3d_builder(kind: str, doc: str):
     """Register ``p3d_{kind}_resnet50``: the three P3D variants differ only in ``kind``, so one body serves them."""
 
-    def builder(
-        *,
-        num_classes: int = 0,
-        embed_dim: int = 128,
-        depth: int = 50,
-        base_channels: int = 64,
-        last_stride: int = 1,
-        pretrained: str = "",
-    ) -> VideoNet:
-        return build_resnet_video_net(
-            pool=AvgPool,
-            temporal=partial(add_p3d, kind=kind),
-            num_classes=num_classes,
-            embed_dim=embed_dim,
-            depth=depth,
-            base_channels=base_channels,
-            last_stride=last_stride,
-            pretrained=pretrained,
-        )
+    def builder(args: BackboneArgs) -> VideoNet:
+        return build_resnet_video_net(args, pool=AvgPool, temporal=partial(add_p3d, kind=kind))
 
-    builder.__name__ = builder.__qualname__ = f"p3d_{kind}_resnet50"
     builder.__doc__ = doc
-    return MODELS.register(builder.__name__)(builder)
+    return video_model(f"p3d_{kind}_resnet50")(builder)
 
 
 p3d_a_resnet50 = _p3d_builder("a", "P3D-A (serial S -> T) at every block, temporal average pooling.")

@@ -16,6 +16,7 @@ the concatenation allows joint fine-tuning (not in the paper); by default the tw
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -24,7 +25,7 @@ from torch import nn
 
 from m3dreid.models.base import VideoReIDModel
 from m3dreid.models.m3d_resnet import m3d_resnet50, resnet50_2d
-from m3dreid.registry import MODELS
+from m3dreid.models.video_net import BackboneArgs, register_variant, video_model
 from m3dreid.weights import load_weights
 
 __all__ = ["TwoStreamNet", "load_stream_checkpoint", "two_stream_m3d_resnet50", "flow_two_stream_resnet50"]
@@ -97,15 +98,15 @@ def _fuse(spatial, temporal, *, spatial_checkpoint, temporal_checkpoint, **kwarg
     return TwoStreamNet.from_streams(spatial, temporal, **kwargs)
 
 
-@MODELS.register("two_stream_m3d_resnet50")
+def _stream_args(args: BackboneArgs) -> BackboneArgs:
+    # each stream: the shared backbone and head arguments, RGB input, no classifier of its own
+    return dataclasses.replace(args, num_classes=0, in_channels=3)
+
+
+@video_model("two_stream_m3d_resnet50")
 def two_stream_m3d_resnet50(
+    args: BackboneArgs,
     *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
     spatial_checkpoint: str = "",
     temporal_checkpoint: str = "",
     normalize: bool = False,
@@ -114,47 +115,33 @@ def two_stream_m3d_resnet50(
     """2D stream + M3D stream (Fig. 4); ``m3d_kwargs`` (local_n, global_n, ...) go to the M3D stream.
 
     ``spatial_checkpoint`` / ``temporal_checkpoint``: trained checkpoints of ``resnet50_2d`` / ``m3d_resnet50`` with
-    the same architecture arguments (their classifiers are ignored).
+    the same architecture arguments (their classifiers are ignored). ``num_classes``: a classifier on the fusion.
     """
-    common = dict(embed_dim=embed_dim, depth=depth, base_channels=base_channels, last_stride=last_stride)
-    spatial = resnet50_2d(pretrained=pretrained, **common)
-    temporal = m3d_resnet50(pretrained=pretrained, **common, **m3d_kwargs)
+    spatial = resnet50_2d.build(_stream_args(args))
+    temporal = m3d_resnet50.build(_stream_args(args), **m3d_kwargs)
     return _fuse(
         spatial,
         temporal,
         spatial_checkpoint=spatial_checkpoint,
         temporal_checkpoint=temporal_checkpoint,
-        num_classes=num_classes,
+        num_classes=args.num_classes,
         normalize=normalize,
     )
 
 
-@MODELS.register("two_stream_m3d_resnet18")
-def two_stream_m3d_resnet18(*, depth: int = 18, **kwargs) -> TwoStreamNet:
-    """``two_stream_m3d_resnet50`` with ``depth=18`` by default (CPU demo)."""
-    return two_stream_m3d_resnet50(depth=depth, **kwargs)
+two_stream_m3d_resnet18 = register_variant("two_stream_m3d_resnet18", two_stream_m3d_resnet50, depth=18)
 
 
-@MODELS.register("flow_two_stream_resnet50")
+@video_model("flow_two_stream_resnet50")
 def flow_two_stream_resnet50(
-    *,
-    num_classes: int = 0,
-    embed_dim: int = 128,
-    depth: int = 50,
-    base_channels: int = 64,
-    last_stride: int = 1,
-    pretrained: str = "",
-    spatial_checkpoint: str = "",
-    temporal_checkpoint: str = "",
-    normalize: bool = False,
+    args: BackboneArgs, *, spatial_checkpoint: str = "", temporal_checkpoint: str = "", normalize: bool = False
 ) -> TwoStreamNet:
     """A&O two-stream: RGB ResNet on channels 0-2 + flow ResNet (2-channel conv1) on channels 3-4 of 5-channel clips.
 
     ``pretrained`` ImageNet weights go to both; the flow stream's conv1 gets the RGB kernels averaged over colour.
     """
-    common = dict(embed_dim=embed_dim, depth=depth, base_channels=base_channels, last_stride=last_stride)
-    appearance = resnet50_2d(pretrained=pretrained, **common)
-    motion = resnet50_2d(pretrained=pretrained, in_channels=2, **common)
+    appearance = resnet50_2d.build(_stream_args(args))
+    motion = resnet50_2d.build(dataclasses.replace(_stream_args(args), in_channels=2))
     return _fuse(
         appearance,
         motion,
@@ -162,6 +149,6 @@ def flow_two_stream_resnet50(
         temporal_checkpoint=temporal_checkpoint,
         spatial_channels=(0, 3),
         temporal_channels=(3, 5),
-        num_classes=num_classes,
+        num_classes=args.num_classes,
         normalize=normalize,
     )

@@ -12,16 +12,81 @@ LSTM, attention), so all are trained and compared under one recipe and one head:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from m3dreid.models.base import VideoReIDModel
 from m3dreid.models.video_resnet import VideoResNet, load_2d_weights
+from m3dreid.registry import MODELS
 
-__all__ = ["VideoNet", "EmbeddingHead", "AvgPool", "build_video_net", "build_resnet_video_net"]
+__all__ = [
+    "VideoNet",
+    "EmbeddingHead",
+    "AvgPool",
+    "BackboneArgs",
+    "video_model",
+    "register_variant",
+    "build_video_net",
+    "build_resnet_video_net",
+]
+
+
+@dataclass(frozen=True)
+class BackboneArgs:
+    """What every video model builder takes besides its own knobs: the ResNet backbone and the shared head.
+
+    Builders are called with flat keywords (``create_model(name, depth=18, local_n=2)``, ``model.kwargs`` of a
+    config); :func:`video_model` gathers these fields into one bundle and passes the rest to the builder's own
+    keyword-only parameters, so no builder restates them.
+    """
+
+    num_classes: int = 0  # training identities (0: no classifier, for retrieval only)
+    embed_dim: int = 128  # the retrieval feature's size (the paper's 128)
+    depth: int = 50  # ResNet-18 / 34 / 50
+    base_channels: int = 64  # the ResNet's width (64 = standard; narrower for CPU demos)
+    last_stride: int = 1  # 1 keeps a 16x8 map for 256x128 frames (the paper)
+    pretrained: str = ""  # local torchvision ImageNet ResNet weights ('' = random init)
+    in_channels: int = 3  # channels of a frame (2 for the optical-flow stream)
+
+
+BACKBONE_FIELDS = frozenset(f.name for f in dataclasses.fields(BackboneArgs))
+
+
+def video_model(name: str, **defaults: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(args: BackboneArgs, **own_knobs)`` as model ``name``; ``defaults`` change the bundle's defaults.
+
+    The registered builder takes flat keywords; the returned one too, with ``.build(args, **own)`` for callers that
+    already hold a bundle.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def builder(**kwargs: Any) -> Any:
+            shared = {k: kwargs.pop(k) for k in list(kwargs) if k in BACKBONE_FIELDS}
+            return fn(BackboneArgs(**{**defaults, **shared}), **kwargs)
+
+        builder.__name__ = builder.__qualname__ = name
+        builder.__doc__ = fn.__doc__
+        builder.build = fn  # type: ignore[attr-defined]
+        return MODELS.register(name)(builder)
+
+    return decorator
+
+
+def register_variant(name: str, of: Callable[..., Any], **defaults: Any) -> Callable[..., Any]:
+    """Register ``name`` as the builder ``of`` with other bundle defaults (e.g. ``depth=18`` for the CPU demo)."""
+    fn = of.build  # type: ignore[attr-defined]
+
+    def variant(args: BackboneArgs, **kwargs: Any) -> Any:
+        return fn(args, **kwargs)
+
+    variant.__doc__ = f"``{of.__name__}`` with {', '.join(f'{k}={v}' for k, v in defaults.items())} by default."
+    return video_model(name, **defaults)(variant)
 
 
 class AvgPool(nn.Module):
@@ -95,25 +160,22 @@ def build_video_net(
 
 
 def build_resnet_video_net(
+    args: BackboneArgs,
     *,
     pool: Callable[[int], nn.Module],
     temporal: Callable[[VideoResNet], object] | None = None,
-    num_classes: int,
-    embed_dim: int,
-    depth: int,
-    base_channels: int,
-    last_stride: int,
-    pretrained: str | Path,
-    in_channels: int = 3,
 ) -> VideoNet:
     """The one recipe behind every ``*_resnet50`` builder, so that methods differ only in their temporal parts.
 
     ``temporal(backbone)`` puts the method's temporal parts into the fresh :class:`VideoResNet` (in place) before the
     2D weights load; ``pool(frame_dim)`` builds the sequence pool on the backbone's frame vectors.
     """
-    backbone = VideoResNet(depth=depth, base_channels=base_channels, last_stride=last_stride, in_channels=in_channels)
+    backbone = VideoResNet(
+        depth=args.depth, base_channels=args.base_channels, last_stride=args.last_stride, in_channels=args.in_channels
+    )
     if temporal is not None:
         temporal(backbone)
+    pool_module = pool(backbone.out_channels)
     return build_video_net(
-        backbone, pool(backbone.out_channels), embed_dim=embed_dim, num_classes=num_classes, pretrained=pretrained
+        backbone, pool_module, embed_dim=args.embed_dim, num_classes=args.num_classes, pretrained=args.pretrained
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,13 @@ def load_for_eval(
     *,
     checkpoint: str | Path | None = None,
     device: str | None = None,
-    check_config: bool = True,
+    check_config: bool | Collection[str] = True,
 ) -> nn.Module:
     """The trained model of a run in eval mode, built as its checkpoint's saved config says.
 
-    The checkpoint is found by :func:`find_checkpoint`; with ``check_config`` (the user gave a config) ``config``'s
-    architecture values must agree with the checkpoint's (see :func:`m3dreid.models.build.load_trained`). A
+    The checkpoint is found by :func:`find_checkpoint`; ``config``'s architecture values must agree with the
+    checkpoint's (see :func:`m3dreid.models.build.load_trained`): all of them with ``check_config=True``, none with
+    False, or only the dotted keys given (what the user set: :func:`m3dreid.config.explicit_keys`). A
     two-stream config that names its streams' checkpoints and has none of its own is built from the streams.
     """
     path = find_checkpoint(config, checkpoint)
@@ -60,7 +62,8 @@ def load_for_eval(
     if path is None:
         looked = ", ".join(str(Path(config.output_dir) / n) for n in CHECKPOINT_NAMES)
         raise CheckpointError(f"no checkpoint to evaluate (looked for {looked}): set model.checkpoint=PATH")
-    model, _ = load_trained(path, config=config if check_config else None, device=dev)
+    keys = None if isinstance(check_config, bool) else set(check_config)
+    model, _ = load_trained(path, config=config if check_config is not False else None, keys=keys, device=dev)
     return model
 
 
@@ -72,7 +75,7 @@ def extract_split(
     dataset: Any = None,
     progress: bool = False,
     out: str | Path | None = None,
-    check_config: bool = True,
+    check_config: bool | Collection[str] = True,
 ) -> tuple[Any, Path]:
     """Whole-tracklet features of the config's dataset (query, then gallery), saved; ``(FeatureSet, file)``.
 
@@ -99,12 +102,13 @@ def extract_split(
 
 def _other_protocol_features(features: Any, config: Config, dataset: Any) -> tuple[str, Any] | None:
     """The features of the other MARS protocol, cut from those of the official (superset) gallery."""
-    from m3dreid.data import dataset_from_config
+    from m3dreid.data import dataset_from_config, dataset_info
     from m3dreid.evaluation.features import FeatureSet
 
-    if config.data.dataset not in ("mars", "synthetic") or dataset.protocol != "official":
+    protocols = dataset_info(config.data.dataset)["protocols"]  # MARS layout: official (superset) and torchreid
+    if len(protocols) < 2 or dataset.protocol != protocols[0]:
         return None
-    other = dataset_from_config(dataclasses.replace(config.data, protocol="torchreid"))
+    other = dataset_from_config(dataclasses.replace(config.data, protocol=protocols[1]))
     row = {t: i for i, t in enumerate(dataset.gallery)}
     if list(other.query) != list(dataset.query) or any(t not in row for t in other.gallery):
         return None
@@ -125,7 +129,7 @@ def evaluate_run(
     rerank: bool | None = None,
     progress: bool = False,
     dataset: Any = None,
-    check_config: bool = True,
+    check_config: bool | Collection[str] = True,
 ) -> dict[str, Any]:
     """Extract, save and evaluate; returns ``label -> RankingResult`` (label = metric, '+rerank', '(protocol)')."""
     from m3dreid.data import dataset_from_config
