@@ -9,7 +9,7 @@ import torch
 
 from m3dreid.engine.diagnostics import check_temporal_weights, temporal_norms
 from m3dreid.layers import GlobalM3D, LocalM3D
-from m3dreid.registry import create_model
+from m3dreid.models import create_model
 
 
 def test_fresh_m3d_warns_trained_one_does_not_2d_has_none(caplog):
