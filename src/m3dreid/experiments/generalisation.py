@@ -145,7 +145,7 @@ def clip_eval(run_dir: str | Path, *, clip_len: int) -> dict:
 
     from m3dreid.config import load_config
     from m3dreid.data import dataset_from_config
-    from m3dreid.engine.run import load_for_eval
+    from m3dreid.tasks.evaluate import load_for_eval
 
     run_dir = Path(run_dir)
     torch.set_num_threads(1)
