@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "ModelConfig",
     "DataConfig",
+    "VideoConfig",
     "TrainConfig",
     "EvalConfig",
     "Config",
@@ -113,11 +114,36 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class VideoConfig:
+    """``m3dreid tracklets``: detector and tracker settings (the command line's flags override these)."""
+
+    detector: str = "hog"  # hog | motion | onnx
+    detector_model: str = ""  # onnx: the .onnx file (YOLO-style person detector, see m3dreid.video.onnx_detector)
+    min_height: float = 0.0  # hog: shortest person to find in px (0 = the frame as it is: people from ~96 px)
+    hog_scale: float = 1.1  # hog: pyramid step (1.05 finds a little more, at about twice the time)
+    hit_threshold: float = 0.0  # hog: SVM score below which windows are not returned
+    nms_iou: float = 0.3  # hog / onnx: greedy NMS overlap
+    win_stride: int = 8  # hog: window step in px
+    score_threshold: float = 0.1  # onnx: least person score kept (the tracker splits high / low above it)
+    detect_every: int = 1  # run the detector every k-th frame, the tracks' Kalman prediction in between
+    tracker: str = "byte"  # byte (two-stage, high then low scores) | iou (one stage, every detection alike)
+    high_score: float | None = None  # byte: first-stage score (None: the detector's own: hog 1.0, onnx 0.5)
+    low_score: float | None = None  # byte: least second-stage score (None: hog 0, onnx 0.1)
+    iou: float = 0.3  # least IoU to link a detection to a track
+    low_iou: float = 0.5  # byte: least IoU for a low-score detection
+    max_age: int = 15  # frames a lost track is kept
+    min_hits: int = 3  # frames before a new track is trusted
+    max_gap: int = 15  # byte: longest gap (frames) bridged by interpolation when a track is found again
+    relink_gap: int = 100  # --relink: longest gap (frames) between two tracks it may join (4 s at 25 frames/s)
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
     output_dir: str = "runs/default"  # where checkpoints, logs, features and the resolved config go
 
 
@@ -125,6 +151,8 @@ def _check_type(value: Any, annotation: Any, where: str) -> Any:
     """Return ``value`` converted to ``annotation`` where that is lossless, else raise ConfigError."""
     target = annotation if isinstance(annotation, type) else typing.get_origin(annotation) or annotation
     if isinstance(annotation, types.UnionType):
+        if value is None and type(None) in annotation.__args__:
+            return None
         target = tuple(a for a in annotation.__args__ if a is not type(None))[0]
     if target is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

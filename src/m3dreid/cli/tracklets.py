@@ -1,12 +1,40 @@
-"""``m3dreid tracklets VIDEO --out DIR``: detect and track people in a video and write MARS-like tracklet crops."""
+"""``m3dreid tracklets VIDEO --out DIR``: detect and track people in a video and write MARS-like tracklet crops.
+
+Settings come from the config's ``video`` section (``--config`` / ``--set video.KEY=VALUE``); a flag given on the
+command line overrides it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
+from m3dreid.cli._common import add_config_arguments
+
 HELP = "cut person tracklets out of a video (detector + tracker, or given MOT det/gt boxes)"
+
+# flag -> video config key; every one defaults to None on the command line, meaning "the config's value"
+_FLAGS = {
+    "detector": "detector",
+    "detector_model": "detector_model",
+    "min_height": "min_height",
+    "hog_scale": "hog_scale",
+    "hit_threshold": "hit_threshold",
+    "nms_iou": "nms_iou",
+    "win_stride": "win_stride",
+    "score_threshold": "score_threshold",
+    "detect_every": "detect_every",
+    "tracker": "tracker",
+    "high_score": "high_score",
+    "low_score": "low_score",
+    "iou": "iou",
+    "max_age": "max_age",
+    "min_hits": "min_hits",
+    "max_gap": "max_gap",
+    "relink_gap": "relink_gap",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,48 +47,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use these MOTChallenge boxes (frame,id,x,y,w,h,conf,...) instead of the detector; a gt.txt with ids "
         "is reproduced as given, a det.txt (id -1) is linked by the tracker",
     )
-    parser.add_argument(
-        "--detector", default="hog", help="built-in detector: hog (default, OpenCV's people detector) or motion"
+    add_config_arguments(parser)
+    det = parser.add_argument_group("detector (default: the config's video section)")
+    det.add_argument("--detector", default=None, help="hog (default, OpenCV's people detector), motion, or onnx")
+    det.add_argument("--detector-model", default=None, metavar="FILE.onnx", help="onnx: a YOLO-style person detector")
+    det.add_argument("--min-height", type=float, default=None, help="hog: shortest person in px (upscales below 96)")
+    det.add_argument("--hog-scale", type=float, default=None, help="hog: pyramid step (default 1.1)")
+    det.add_argument("--hit-threshold", type=float, default=None, help="hog: least SVM score of a window")
+    det.add_argument("--nms-iou", type=float, default=None, help="hog / onnx: NMS overlap")
+    det.add_argument("--win-stride", type=int, default=None, help="hog: window step in px")
+    det.add_argument("--score-threshold", type=float, default=None, help="onnx: least person score")
+    det.add_argument("--detect-every", type=int, default=None, help="run the detector every k-th frame only")
+    trk = parser.add_argument_group("tracker")
+    trk.add_argument("--tracker", default=None, choices=("byte", "iou"), help="byte (two-stage, default) or iou")
+    trk.add_argument("--high-score", type=float, default=None, help="byte: first-stage score")
+    trk.add_argument("--low-score", type=float, default=None, help="byte: least second-stage score")
+    trk.add_argument("--iou", type=float, default=None, help="least IoU to link a box to a track")
+    trk.add_argument("--max-age", type=int, default=None, help="frames a lost track is kept")
+    trk.add_argument("--min-hits", type=int, default=None, help="frames before a new track is trusted")
+    trk.add_argument("--max-gap", type=int, default=None, help="byte: longest gap bridged by interpolation")
+    trk.add_argument("--relink-gap", type=int, default=None, help="--relink: longest gap (frames) it may join")
+    trk.add_argument(
+        "--relink",
+        default=None,
+        metavar="MODEL",
+        help="join tracks broken by an occlusion when appearance and motion agree: 'histogram' (colour histograms, "
+        "no model) or a checkpoint `m3dreid index` can use",
     )
     parser.add_argument("--camid", type=int, default=1, help="camera id written into the crop names and CSV")
     parser.add_argument("--min-score", type=float, default=None, help="drop MOT rows whose conf is below this")
     parser.add_argument("--height", type=int, default=256, help="crop height (MARS: 256); 0 keeps box size")
     parser.add_argument("--width", type=int, default=128, help="crop width (MARS: 128)")
-    parser.add_argument("--iou", type=float, default=0.2, help="tracker: least IoU to link a box to a track")
-    parser.add_argument("--max-age", type=int, default=15, help="tracker: frames a lost track is kept")
-    parser.add_argument("--min-hits", type=int, default=3, help="tracker: frames before a new track is trusted")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    parser.add_argument("--no-sheet", action="store_true", help="no contact sheet (OUT/tracks.jpg)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def video_settings(args: argparse.Namespace):
+    """The ``video`` config section with the flags given on the command line applied over it."""
+    from m3dreid.cli._common import config_from_args
+
+    video = config_from_args(args).video
+    given = {key: getattr(args, flag) for flag, key in _FLAGS.items() if getattr(args, flag, None) is not None}
+    return dataclasses.replace(video, **given)
+
+
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.video import (
-        GivenIdTracker,
-        IouKalmanTracker,
-        MotFormatError,
-        MotReplay,
-        VideoError,
-        build_tracklets,
-        create_detector,
-        read_mot,
-    )
+    from m3dreid.config import ConfigError
+    from m3dreid.video import GivenIdTracker, MotFormatError, MotReplay, VideoError, build_tracklets, read_mot
+    from m3dreid.video.onnx_detector import DetectorError
+    from m3dreid.video.setup import build_detector, build_tracker
 
     try:
+        video = video_settings(args)
         if args.detections:
             detector = MotReplay(read_mot(args.detections), min_score=args.min_score)
             name = f"mot:{args.detections}"
         else:
-            detector = create_detector(args.detector)
-            name = args.detector
-    except (MotFormatError, KeyError, RuntimeError) as err:
+            detector = build_detector(video)
+            name = video.detector
+        if isinstance(detector, MotReplay) and detector.has_ids:
+            tracker = GivenIdTracker()
+        else:
+            tracker = build_tracker(video)
+    except (MotFormatError, DetectorError, ConfigError, KeyError, RuntimeError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else str(err)  # KeyError's str() adds quotes
         print(f"m3dreid tracklets: {message}", file=sys.stderr)
         return 2
-    if isinstance(detector, MotReplay) and detector.has_ids:
-        tracker = GivenIdTracker()
-    else:
-        tracker = IouKalmanTracker(iou_threshold=args.iou, max_age=args.max_age, min_hits=args.min_hits)
     crop_size = (args.height, args.width) if args.height > 0 and args.width > 0 else None
+    detect_every = video.detect_every if not isinstance(detector, MotReplay) else 1
     try:
         summary = build_tracklets(
             args.video,
@@ -72,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             max_frames=args.max_frames,
             progress=not args.no_progress,
             detector_name=name,
+            detect_every=detect_every,
         )
     except VideoError as err:
         print(f"m3dreid tracklets: {err}", file=sys.stderr)
@@ -84,8 +140,28 @@ def run(args: argparse.Namespace) -> int:
         )
     crops = sum(summary.tracks.values())
     print(f"{summary.frames_read} frames, {len(summary.tracks)} tracklets, {crops} crops -> {summary.out_dir}")
-    if summary.tracks:
+    if args.relink and summary.tracks:
+        rc = _relink(args, video)
+        if rc:
+            return rc
+    if summary.tracks and not args.no_sheet:
         print(f"contact sheet of all tracks -> {write_contact_sheet(summary.out_dir)}")
+    return 0
+
+
+def _relink(args: argparse.Namespace, video) -> int:
+    from m3dreid.engine.checkpoint import CheckpointError
+    from m3dreid.video.relink import relink_folder, tracklet_embedder
+
+    try:
+        embed = tracklet_embedder(args.relink)
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        print(f"m3dreid tracklets: --relink: {err}", file=sys.stderr)
+        return 2
+    result = relink_folder(args.out, embed=embed, max_gap=video.relink_gap)
+    joined = ", ".join(f"{b}->{a}" for a, b in result.joins) or "none"
+    print(f"relink: {len(result.joins)} joins ({joined}), threshold {result.threshold_text}; "
+          f"{result.tracks_before} -> {result.tracks_after} tracklets")  # fmt: skip
     return 0
 
 

@@ -4,7 +4,9 @@ Layout of an output folder (one video = one camera)::
 
     OUT/bbox/0003/0003C1T0001F017.jpg   track 3, camera 1, frame 17 (MARS naming: pid C cam T tracklet F frame)
     OUT/tracks.csv                      track_id,frame,x,y,w,h,score,camid,path (path relative to OUT)
-    OUT/tracks.txt                      the same tracks in MOTChallenge format (frame,id,x,y,w,h,score,-1,-1,-1)
+    OUT/tracks.txt                      the same tracks in MOTChallenge format (frame,id,x,y,w,h,score,-1,-1,-1),
+                                        plus the boxes the tracker bridged across short gaps (score 0, no crop;
+                                        written when the track is found again, so rows are not in frame order)
     OUT/video.json                      the video, camera id, frame size / rate, detector and track counts
 
 The frame number gets at least 3 digits (as in MARS) and as many as the longest video frame number needs, so file
@@ -59,6 +61,7 @@ class TrackletWriter:
         self._csv.writerow(CSV_FIELDS)
         self._mot_handle = (self.out_dir / "tracks.txt").open("w")
         self.counts: dict[int, int] = {}
+        self.bridged = 0
 
     def write(self, track_id: int, frame: int, box: np.ndarray, score: float, crop: np.ndarray) -> Path:
         name = f"{track_id:04d}C{self.camid}T0001F{frame:0{self.frame_digits}d}.jpg"
@@ -74,10 +77,17 @@ class TrackletWriter:
         self.counts[track_id] = self.counts.get(track_id, 0) + 1
         return path
 
+    def write_bridged(self, track_id: int, frame: int, box: np.ndarray) -> None:
+        """A box the tracker filled in across a short gap: a ``tracks.txt`` row (score 0), no crop, no CSV row."""
+        x, y, w, h = (float(v) for v in box)
+        self._mot_handle.write(f"{frame},{track_id},{x:.6g},{y:.6g},{w:.6g},{h:.6g},0,-1,-1,-1\n")
+        self.bridged += 1
+
     def write_summary(self, info: dict) -> Path:
         path = self.out_dir / "video.json"
         tracks = {str(k): v for k, v in sorted(self.counts.items())}
-        path.write_text(json.dumps({**info, "camid": self.camid, "tracks": tracks}, indent=1))
+        record = {**info, "camid": self.camid, "tracks": tracks, "bridged_boxes": self.bridged}
+        path.write_text(json.dumps(record, indent=1))
         return path
 
     def close(self) -> None:

@@ -43,12 +43,18 @@ def build_tracklets(
     max_frames: int | None = None,
     progress: bool = True,
     detector_name: str = "",
+    detect_every: int = 1,
 ) -> TrackletSummary:
     """Run ``detector`` and ``tracker`` over ``video`` and write its tracklets to ``out_dir`` (see ``crops``).
 
     ``tracker`` has ``update(frame, detections, payloads) -> list[TrackedBox]`` and ``finish()``. ``crop_size`` is
-    ``(H, W)`` (MARS crops are 256x128); None keeps each box's own size.
+    ``(H, W)`` (MARS crops are 256x128); None keeps each box's own size. With ``detect_every = k > 1`` the detector
+    runs on frames 1, 1 + k, 1 + 2k, ... only; in between, the tracker's ``coast(frame)`` gives each live track's
+    predicted box, whose crop is cut from that frame.
     """
+    if detect_every > 1 and not hasattr(tracker, "coast"):
+        name = type(tracker).__name__
+        raise ValueError(f"detect_every={detect_every} needs a tracker that can coast ({name} cannot)")
     out_dir = Path(out_dir)
     reader = VideoReader(video)
     info = reader.info
@@ -59,13 +65,23 @@ def build_tracklets(
 
         def write(boxes: list[TrackedBox]) -> None:
             for item in boxes:
-                writer.write(item.track_id, item.frame, item.box, item.score, item.payload)
+                if item.interpolated:  # bridged over a short gap: a track row, no crop (the person was hidden)
+                    writer.write_bridged(item.track_id, item.frame, item.box)
+                else:
+                    writer.write(item.track_id, item.frame, item.box, item.score, item.payload)
 
         total = min(info.frame_count, max_frames) if max_frames else info.frame_count
         bar = tqdm(total=total or None, unit="frame", desc=Path(video).name, disable=not progress, leave=False)
         for number, frame in reader:
             if max_frames is not None and number > max_frames:
                 break
+            if detect_every > 1 and (number - 1) % detect_every:  # a skipped frame: the tracks' predicted boxes
+                coasted = [b for b in tracker.coast(number) if crop_box(frame, b.box, crop_size) is not None]
+                write([TrackedBox(b.frame, b.track_id, b.box, b.score, crop_box(frame, b.box, crop_size))
+                       for b in coasted])  # fmt: skip
+                frames_read = number
+                bar.update(1)
+                continue
             dets = detector(frame, number)
             crops = [crop_box(frame, box, crop_size) for box in dets.boxes]
             keep = [i for i, c in enumerate(crops) if c is not None]  # boxes wholly outside the frame are dropped

@@ -29,6 +29,7 @@ class TrackedBox:
     box: np.ndarray  # (4,) x, y, w, h: the detection itself, not the filtered estimate
     score: float
     payload: Any = None
+    interpolated: bool = False  # filled in across a short gap (no detection that frame, no crop)
 
 
 @dataclass
