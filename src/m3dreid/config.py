@@ -125,6 +125,8 @@ class VideoConfig:
     nms_iou: float = 0.3  # hog / onnx: greedy NMS overlap
     win_stride: int = 8  # hog: window step in px
     score_threshold: float = 0.1  # onnx: least person score kept (the tracker splits high / low above it)
+    detector_layout: str = "yolov8"  # onnx: yolov8 (box + class scores) | yolov5 (box + objectness + class scores)
+    person_class: int = 0  # onnx: the person's class index (COCO: 0)
     detect_every: int = 1  # run the detector every k-th frame, the tracks' Kalman prediction in between
     tracker: str = "byte"  # byte (two-stage, high then low scores) | iou (one stage, every detection alike)
     high_score: float | None = None  # byte: first-stage score (None: the detector's own: hog 1.0, onnx 0.5)

@@ -110,3 +110,28 @@ def test_faiss_import_is_quiet():
     code = "import logging; logging.basicConfig(level=logging.INFO); import m3dreid.index"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Could not load library" not in result.stderr + result.stdout
+
+
+def test_histogram_index_needs_no_model(tmp_path, capsys):
+    from pathlib import Path
+
+    from m3dreid.cli import main
+
+    seq = Path(__file__).resolve().parents[1] / "fixtures" / "mot15" / "TUD-Campus"
+    for cam in (1, 2):
+        assert main(["tracklets", str(seq / "TUD-Campus.mp4"), "--out", str(tmp_path / f"c{cam}"), "--detections",
+                     str(seq / "gt" / "gt.txt"), "--camid", str(cam), "--max-frames", "12", "--height", "64",
+                     "--width", "32", "--no-progress", "--no-sheet"]) == 0  # fmt: skip
+    assert main(["index", str(tmp_path / "c1"), str(tmp_path / "c2"), "--model", "color_histogram",
+                 "--out", str(tmp_path / "idx"), "--no-progress"]) == 0  # fmt: skip
+    index = GalleryIndex.load(tmp_path / "idx")
+    assert index.info["model_name"] == "color_histogram" and index.same_person_threshold is not None
+    capsys.readouterr()
+    assert main(["search", str(tmp_path / "c1" / "bbox" / "0002"), "--index", str(tmp_path / "idx"), "-k", "3",
+                 "--other-cameras", "--json", str(tmp_path / "r.json")]) == 0  # fmt: skip
+    import json
+
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    # the same track cut from the same frames under camera 2: identical crops, distance 0, the same person
+    assert (results[0]["camid"], results[0]["track_id"], results[0]["same_person"]) == (2, 2, True)
+    assert results[0]["distance"] < 1e-6 and all(r["camid"] == 2 for r in results)

@@ -65,10 +65,11 @@ def test_onnx_detector_contract(tmp_path, layout):
 
 
 def test_onnx_detector_through_the_command(tmp_path, capsys):
-    model = _graph(tmp_path / "det.onnx", ROWS.T[None])
+    model = _graph(tmp_path / "det.onnx", np.insert(ROWS, 4, 1.0, axis=1)[None])  # yolov5 rows: objectness 1
     out = tmp_path / "out"
     rc = main(["tracklets", str(SEQ / "TUD-Campus.mp4"), "--out", str(out), "--detector", "onnx",
-               "--detector-model", str(model), "--max-frames", "6", "--min-hits", "2", "--no-progress",
+               "--detector-model", str(model), "--detector-layout", "yolov5", "--person-class", "0",
+               "--max-frames", "6", "--min-hits", "2", "--no-progress",
                "--height", "32", "--width", "16", "--no-sheet"])  # fmt: skip
     assert rc == 0
     assert "6 frames, 1 tracklets, 6 crops" in capsys.readouterr().out  # the fixed box, every frame, one track

@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"m3dreid search: warning: {missing} of {len(results)} thumbnails are missing (crop folders moved or "
               "deleted since the index was built); they are drawn grey", file=sys.stderr)  # fmt: skip
     image = Path(args.image) if args.image else Path(args.index) / f"search_{name}.jpg"
-    ranked_list_image(representative_frame(query.frames), results, image, threshold=threshold)
+    label = ("query", f"c{query_cam} t{index.meta[own]['track_id']}" if own is not None else "", "")
+    ranked_list_image(representative_frame(query.frames), results, image, threshold=threshold, query_label=label)
     print(f"ranked list image -> {image}")
     if args.json:
         for r in results:

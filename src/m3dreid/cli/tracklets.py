@@ -25,6 +25,8 @@ _FLAGS = {
     "nms_iou": "nms_iou",
     "win_stride": "win_stride",
     "score_threshold": "score_threshold",
+    "detector_layout": "detector_layout",
+    "person_class": "person_class",
     "detect_every": "detect_every",
     "tracker": "tracker",
     "high_score": "high_score",
@@ -57,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     det.add_argument("--nms-iou", type=float, default=None, help="hog / onnx: NMS overlap")
     det.add_argument("--win-stride", type=int, default=None, help="hog: window step in px")
     det.add_argument("--score-threshold", type=float, default=None, help="onnx: least person score")
+    det.add_argument("--detector-layout", default=None, choices=("yolov8", "yolov5"), help="onnx: output layout")
+    det.add_argument("--person-class", type=int, default=None, help="onnx: the person's class index (COCO: 0)")
     det.add_argument("--detect-every", type=int, default=None, help="run the detector every k-th frame only")
     trk = parser.add_argument_group("tracker")
     trk.add_argument("--tracker", default=None, choices=("byte", "iou"), help="byte (two-stage, default) or iou")

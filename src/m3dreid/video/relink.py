@@ -54,20 +54,13 @@ class Embedder:
 
 
 def tracklet_embedder(model: str, *, device: str = "cpu") -> Embedder:
-    """``"histogram"``: the colour-histogram descriptor; anything else: a checkpoint path (as for ``m3dreid index``)."""
-    if model in ("histogram", "color_histogram"):
-        from m3dreid.descriptors.color_histogram import tracklet_histogram
+    """Any provider ``index`` can use (:func:`m3dreid.index.embedders.load_embedder`: ``appearance``,
+    ``color_histogram``, ``pretrained-2d``, ``pretrained-m3d`` or a checkpoint path), or ``histogram`` (the colour
+    histogram, the same as ``color_histogram``), as an :class:`Embedder`."""
+    from m3dreid.index.embedders import load_embedder
 
-        return Embedder("color_histogram", lambda ts: np.stack([tracklet_histogram(t.frames) for t in ts]))
-    from m3dreid.deploy import load_checkpoint_model
-    from m3dreid.index.embed import embed_tracklets
-
-    net, config = load_checkpoint_model(model)
-    return Embedder(
-        config.model.name,
-        lambda ts: embed_tracklets(net, list(ts), config.data, chunk_size=config.eval.chunk_size, device=device),
-        config.eval.distance,
-    )
+    provider = load_embedder("color_histogram" if model == "histogram" else model, device=device)
+    return Embedder(provider.name, lambda ts: provider.embed(list(ts)), provider.metric)
 
 
 @dataclass(frozen=True)

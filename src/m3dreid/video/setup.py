@@ -33,7 +33,8 @@ def build_detector(video: VideoConfig):
 
         if not video.detector_model:
             raise DetectorError("--detector onnx needs --detector-model FILE.onnx (video.detector_model)")
-        return OnnxDetector(video.detector_model, score_threshold=video.score_threshold, nms_iou=video.nms_iou)
+        return OnnxDetector(video.detector_model, score_threshold=video.score_threshold, nms_iou=video.nms_iou,
+                            layout=video.detector_layout, person_class=video.person_class)  # fmt: skip
     known = sorted({*DETECTORS, "onnx"})
     raise KeyError(f"unknown detector '{name}'; known detectors: {', '.join(known)}")
 
