@@ -58,3 +58,10 @@ def test_relink_joins_a_track_split_by_an_occlusion(tmp_path):
     assert not (out / "bbox" / "0040").exists()
     info = json.loads((out / "video.json").read_text())
     assert info["relinked"] == [[3, 40]] and info["tracks"]["3"] == 55
+
+
+def test_relink_model_errors_come_before_tracking(tmp_path, capsys):
+    rc = main(["tracklets", str(SEQ / "TUD-Campus.mp4"), "--out", str(tmp_path / "o"), "--relink",
+               str(tmp_path / "missing.pt"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "missing.pt" in err and not (tmp_path / "o").exists()

@@ -118,6 +118,16 @@ def run(args: argparse.Namespace) -> int:
         message = err.args[0] if isinstance(err, KeyError) else str(err)  # KeyError's str() adds quotes
         print(f"m3dreid tracklets: {message}", file=sys.stderr)
         return 2
+    embed = None
+    if args.relink:  # load the relink model first: a bad file fails before minutes of tracking
+        from m3dreid.engine.checkpoint import CheckpointError
+        from m3dreid.video.relink import tracklet_embedder
+
+        try:
+            embed = tracklet_embedder(args.relink)
+        except (CheckpointError, FileNotFoundError, ValueError) as err:
+            print(f"m3dreid tracklets: --relink: {err}", file=sys.stderr)
+            return 2
     crop_size = (args.height, args.width) if args.height > 0 and args.width > 0 else None
     detect_every = video.detect_every if not isinstance(detector, MotReplay) else 1
     try:
@@ -144,29 +154,20 @@ def run(args: argparse.Namespace) -> int:
         )
     crops = sum(summary.tracks.values())
     print(f"{summary.frames_read} frames, {len(summary.tracks)} tracklets, {crops} crops -> {summary.out_dir}")
-    if args.relink and summary.tracks:
-        rc = _relink(args, video)
-        if rc:
-            return rc
+    if embed is not None and summary.tracks:
+        _relink(args.out, video, embed)
     if summary.tracks and not args.no_sheet:
         print(f"contact sheet of all tracks -> {write_contact_sheet(summary.out_dir)}")
     return 0
 
 
-def _relink(args: argparse.Namespace, video) -> int:
-    from m3dreid.engine.checkpoint import CheckpointError
-    from m3dreid.video.relink import relink_folder, tracklet_embedder
+def _relink(out_dir, video, embed) -> None:
+    from m3dreid.video.relink import relink_folder
 
-    try:
-        embed = tracklet_embedder(args.relink)
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
-        print(f"m3dreid tracklets: --relink: {err}", file=sys.stderr)
-        return 2
-    result = relink_folder(args.out, embed=embed, max_gap=video.relink_gap)
+    result = relink_folder(out_dir, embed=embed, max_gap=video.relink_gap)
     joined = ", ".join(f"{b}->{a}" for a, b in result.joins) or "none"
     print(f"relink: {len(result.joins)} joins ({joined}), threshold {result.threshold_text}; "
           f"{result.tracks_before} -> {result.tracks_after} tracklets")  # fmt: skip
-    return 0
 
 
 def write_contact_sheet(out_dir) -> Path:
