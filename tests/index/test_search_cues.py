@@ -125,7 +125,7 @@ def test_histogram_index_needs_no_model(tmp_path, capsys):
     assert main(["index", str(tmp_path / "c1"), str(tmp_path / "c2"), "--model", "color_histogram",
                  "--out", str(tmp_path / "idx"), "--no-progress"]) == 0  # fmt: skip
     index = GalleryIndex.load(tmp_path / "idx")
-    assert index.info["model_name"] == "color_histogram" and index.same_person_threshold is not None
+    assert index.info["embedder"]["kind"] == "color_histogram" and index.same_person_threshold is not None
     capsys.readouterr()
     assert main(["search", str(tmp_path / "c1" / "bbox" / "0002"), "--index", str(tmp_path / "idx"), "-k", "3",
                  "--other-cameras", "--json", str(tmp_path / "r.json")]) == 0  # fmt: skip
