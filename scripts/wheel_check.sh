@@ -33,8 +33,9 @@ import glob
 import m3dreid
 
 embedder = m3dreid.load("demo/m3d/last.pt")  # a run's checkpoint (or a packaged model's name)
-tracklet = sorted(glob.glob("demo/data/bbox_test/*/"))[0]  # a folder of one person's crops
-feature = embedder.embed_tracklet(tracklet)  # (D,) float32
+frames = sorted(glob.glob("demo/data/bbox_test/0010/0010C1T0001F*.jpg"))  # one tracklet's crops (MARS names)
+feature = embedder.embed(frames)  # (D,) float32
 print(type(embedder).__name__, embedder.model_name, "feature", feature.shape, feature.dtype)
+print("packaged:", m3dreid.load("pretrained-m3d").embed(frames).shape)
 print("installed from", m3dreid.__file__)
 PY
