@@ -93,3 +93,17 @@ def test_adapt_raises_the_scenes_own_tracklet_matching_map(scene, tmp_path):
     real.mkdir()
     (real / "video.json").write_text(json.dumps({"video": "/footage/cam1.mp4"}))
     assert "synthetic data only" in warn_if_synthetic(original, sources=[str(real)])
+
+
+def test_adapt_from_the_appearance_descriptor_and_bad_input(scene, tmp_path, capsys):
+    dirs = [str(scene / "cam1"), str(scene / "cam2")]
+    out = tmp_path / "from_appearance"
+    args = ["adapt", *dirs, "--out", str(out), "--init", "appearance", "--rounds", "1", "--steps", "2", "--no-progress"]
+    assert main(args) == 0
+    meta = load_file(out / "model.pt")["meta"]
+    assert meta["adapt"]["init"] == "appearance" and meta["training_data"] == "synthetic"
+    assert meta["adapt"]["rounds"][0]["tracklets"] == 12
+    capsys.readouterr()
+    assert main(["adapt", str(tmp_path), "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no tracks.csv" in err[0]
