@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/m3dreid demo --out runs/demo
+	$(VENV)/bin/m3dreid demo --out runs/demo --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from m3dreid.errors import UserError
 from m3dreid.utils.io import atomic_write_text
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or override is wrong; the message names the source and the key."""
 
 
@@ -95,6 +96,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     log_every: int = 20  # iterations between log lines
     save_every: int = 1  # epochs between checkpoints
+    checkpoint_every: int = 0  # steps between mid-epoch checkpoints (0 = epoch ends only; Ctrl-C / SIGTERM always save)
     eval_every: int = 0  # epochs between evaluations (0 = only at the end)
     tensorboard: bool = False
     sync_bn: bool = False  # SyncBatchNorm under torchrun

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from m3dreid.errors import UserError
 from m3dreid.utils.io import atomic_write
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A weight or checkpoint file is missing, truncated, not a torch file, or does not fit the model."""
 
 

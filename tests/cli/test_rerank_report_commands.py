@@ -43,5 +43,5 @@ def test_rerank_then_report(tmp_path, capsys):
 
 
 def test_rerank_names_a_missing_file(tmp_path, capsys):
-    assert main(["rerank", str(tmp_path / "nowhere")]) == 1
+    assert main(["rerank", str(tmp_path / "nowhere")]) == 2
     assert "nowhere/features.npz: feature file not found" in capsys.readouterr().err

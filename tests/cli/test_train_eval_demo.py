@@ -65,7 +65,7 @@ def test_eval_command_reads_the_checkpoint_from_the_config(demo_dir, capsys, tmp
     assert (tmp_path / "own" / "features.npz").is_file()
     capsys.readouterr()
     empty = ["--set", f"output_dir={tmp_path / 'empty'}"]
-    assert main(["eval", "-c", str(run / "config.yaml"), *empty, "--out", str(tmp_path)]) == 1
+    assert main(["eval", "-c", str(run / "config.yaml"), *empty, "--out", str(tmp_path)]) == 2
     assert "set model.checkpoint" in capsys.readouterr().err
 
 

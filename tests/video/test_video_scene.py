@@ -60,4 +60,10 @@ def test_make_scene_cli_refuses_an_existing_scene(tmp_path, capsys):
     assert main(args) == 0
     assert "1 camera videos" in capsys.readouterr().out
     assert main(args) == 2
-    assert "already holds a scene" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "folder exists and is not empty (cam1.avi, cam1_gt.txt, scene.json)" in err and "--overwrite" in err
+    before = (tmp_path / "s" / "scene.json").read_text()
+    (tmp_path / "s" / "notes.txt").write_text("mine")  # not the command's: --overwrite leaves it alone
+    assert main([*args, "--seed", "1", "--overwrite"]) == 0
+    assert (tmp_path / "s" / "scene.json").read_text() != before
+    assert (tmp_path / "s" / "notes.txt").read_text() == "mine"

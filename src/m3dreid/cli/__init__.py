@@ -4,14 +4,21 @@ Each command module defines ``HELP`` (one line), ``add_arguments(parser)`` and `
 module does not exist yet is listed but says so and exits non-zero: it never pretends to work. The command modules
 import heavy libraries inside ``run`` so that ``m3dreid --help`` stays fast; they print their results to stdout
 (this package is the command line, the library below it logs).
+
+Errors: every user error (config, data, files, arguments) is a :class:`m3dreid.errors.UserError` (or an ``OSError``
+naming a file), raised anywhere below and caught once, here: one line ``m3dreid COMMAND: message`` on stderr, exit
+status 2, the traceback only with ``-v``. Any other exception is a programming error and keeps its traceback.
+Ctrl-C exits with status 130 (``train`` saves a checkpoint first).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
+import traceback
 
 __all__ = ["COMMANDS", "build_parser", "main", "setup_logging"]
 
@@ -77,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_error_message(err: BaseException) -> str | None:
+    """The one-line message of a user error, or None for a programming error (which keeps its traceback)."""
+    from m3dreid.errors import UserError, disk_full_error
+
+    if isinstance(err, UserError):
+        message = str(err.args[0]) if len(err.args) == 1 else str(err)
+    elif isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = str(disk_full_error(err.filename or ".", kept=""))
+    elif isinstance(err, OSError) and err.filename is not None:  # a file the user named: missing, a folder, ...
+        message = f"{err.filename}: {err.strerror or err}"
+    else:
+        return None
+    return " ".join(message.split())  # one line, whatever the message held
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -84,7 +106,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     setup_logging(args.verbose)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"m3dreid {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        message = user_error_message(err)
+        if message is None:
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        print(f"m3dreid {args.command}: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -53,6 +53,14 @@ def dataset_choices() -> _RegistryNames:
     return _RegistryNames(names)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (argparse turns the ValueError into a usage error, exit 2)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """The config of ``-c``/``--set``; also applies ``--threads`` where the command has it."""
     threads = getattr(args, "threads", None)

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from m3dreid.errors import MissingInputError
+
 HELP = "synthetic data -> train 2D and M3D streams -> assemble two-stream -> evaluate all three -> report (CPU)"
 
 STREAMS = ("2d", "m3d")
@@ -29,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value of all three presets, e.g. --set train.epochs=2")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="train the two streams in parallel (2)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="train again over an earlier demo's runs and report (data reused)"
+    )
 
 
 def _configs_dir(given: str | None) -> Path:
@@ -36,7 +41,7 @@ def _configs_dir(given: str | None) -> Path:
 
     folder = Path(given) if given else configs_dir()  # the packaged presets (the checkout's configs/ in a checkout)
     if not (folder / PRESETS["2d"]).is_file():
-        raise FileNotFoundError(f"cpu_demo presets not found in {folder}; pass --configs DIR")
+        raise MissingInputError(f"cpu_demo presets not found in {folder}; pass --configs DIR")
     return folder
 
 
@@ -122,13 +127,20 @@ def run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from m3dreid.cli.evaluate import results_table
     from m3dreid.data.synthetic import make_synthetic
-    from m3dreid.report import build_report
+    from m3dreid.engine.run import MODEL_FILE
+    from m3dreid.engine.trainer import RUN_FILES
+    from m3dreid.errors import prepare_output
+    from m3dreid.report import REPORT_FILES, build_report
     from m3dreid.tasks.evaluate import evaluate_run
     from m3dreid.tasks.train import assemble_two_stream
 
     start = time.perf_counter()
     out = Path(args.out)
     configs_dir = _configs_dir(args.configs)
+    hint = "it holds an earlier demo: pass --overwrite to train it again (the synthetic data in OUT/data is reused)"
+    outputs = {**{stream: RUN_FILES for stream in STREAMS}, "two_stream": (MODEL_FILE, *RUN_FILES)}
+    for run, owned in {**outputs, "report": REPORT_FILES}.items():
+        prepare_output(out / run, overwrite=args.overwrite, hint=hint.replace("OUT", str(out)), owned=owned)
     timings: dict[str, float] = {}
 
     data = out / "data"

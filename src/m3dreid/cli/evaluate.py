@@ -53,25 +53,19 @@ def groups_table(run_dir: str | Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.data import DatasetError
     from m3dreid.tasks.evaluate import evaluate_run
-    from m3dreid.weights import CheckpointError
 
     config = config_from_args(args)
     run_dir = Path(args.out or config.output_dir)
-    try:
-        results = evaluate_run(
-            config,
-            checkpoint=args.checkpoint,
-            run_dir=run_dir,
-            device=args.device,
-            rerank=True if args.rerank else None,
-            progress=not args.no_progress and sys.stderr.isatty(),
-            check_config=explicit_config_keys(args),
-        )
-    except (CheckpointError, DatasetError, OSError) as err:
-        print(f"m3dreid eval: {err}", file=sys.stderr)
-        return 1
+    results = evaluate_run(
+        config,
+        checkpoint=args.checkpoint,
+        run_dir=run_dir,
+        device=args.device,
+        rerank=True if args.rerank else None,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        check_config=explicit_config_keys(args),
+    )
     print(results_table([(run_dir.name, label, result) for label, result in results.items()]))
     table = groups_table(run_dir)
     if table:

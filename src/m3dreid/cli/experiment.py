@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from m3dreid.cli._common import dataset_choices
+from m3dreid.errors import UserError
 
 HELP = "rerun a paper table (table1..table5, datasets), write docs/results.md (docs), or saliency maps (saliency)"
 
@@ -95,8 +96,7 @@ def _saliency(args: argparse.Namespace) -> int:
     from m3dreid.experiments import saliency_for_runs
 
     if not args.runs:
-        print("m3dreid experiment saliency: give at least one --run RUN_FOLDER", file=sys.stderr)
-        return 2
+        raise UserError("saliency: give at least one --run RUN_FOLDER")
     out = Path(args.out or Path(args.runs[0]) / "saliency")
     means = saliency_for_runs([Path(r) for r in args.runs], out, count=args.count, frames=args.frames)
     for name, value in means.items():
@@ -110,12 +110,8 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    try:
-        if args.what == "docs":
-            return _docs(args)
-        if args.what == "saliency":
-            return _saliency(args)
-        return _run_table(args)
-    except (ValueError, KeyError, FileNotFoundError) as err:  # config, dataset and checkpoint errors name the file
-        print(f"m3dreid experiment {args.what}: {err}", file=sys.stderr)
-        return 1
+    if args.what == "docs":
+        return _docs(args)
+    if args.what == "saliency":
+        return _saliency(args)
+    return _run_table(args)

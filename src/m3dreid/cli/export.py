@@ -19,17 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check-frames", default="8,16,23", help="clip lengths T for the onnxruntime parity check ('' = skip)"
     )
     parser.add_argument("--atol", type=float, default=1e-4, help="largest allowed |onnx - torch| in the check")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing .onnx file")
 
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.deploy import check_onnx_parity, export_onnx, load_checkpoint_model
-    from m3dreid.weights import CheckpointError
+    from m3dreid.errors import prepare_output
 
-    try:
-        model, config = load_checkpoint_model(args.checkpoint)
-    except CheckpointError as err:
-        print(f"m3dreid export: {err}", file=sys.stderr)
-        return 2
+    prepare_output(args.onnx, overwrite=args.overwrite, inputs=[args.checkpoint])
+    model, config = load_checkpoint_model(args.checkpoint)
     height = args.height or config.data.height
     width = args.width or config.data.width
     path = export_onnx(model, args.onnx, height=height, width=width, opset=args.opset, dynamo=args.dynamo)

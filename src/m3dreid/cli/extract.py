@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
+from pathlib import Path
 
 from m3dreid.cli._common import add_config_arguments, config_from_args, explicit_config_keys
 
@@ -21,12 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-size", type=int, default=None, help="frames through the network at once")
     parser.add_argument("--flip", action="store_true", default=None, help="average with mirrored frames")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing features file")
 
 
 def run(args: argparse.Namespace) -> int:
-    from m3dreid.data import DatasetError
+    from m3dreid.errors import prepare_output
+    from m3dreid.report.runs import FEATURES_FILE
     from m3dreid.tasks.evaluate import extract_split
-    from m3dreid.weights import CheckpointError
 
     config = config_from_args(args)
     ev = config.eval
@@ -35,18 +36,17 @@ def run(args: argparse.Namespace) -> int:
             ev, chunk_size=args.chunk_size or ev.chunk_size, flip=bool(args.flip) if args.flip is not None else ev.flip
         )
         config = dataclasses.replace(config, eval=ev)
-    try:
-        features, path = extract_split(
-            config,
-            checkpoint=args.checkpoint,
-            device=args.device,
-            progress=not args.no_progress,
-            out=args.out,
-            check_config=explicit_config_keys(args),
-        )
-    except (CheckpointError, DatasetError, OSError, ValueError, KeyError) as err:
-        print(f"m3dreid extract: {err}", file=sys.stderr)
-        return 1
+    out = Path(args.out) if args.out else Path(config.output_dir)
+    target = out if out.suffix == ".npz" else out / FEATURES_FILE
+    prepare_output(target, overwrite=args.overwrite, inputs=[args.checkpoint or config.model.checkpoint])
+    features, path = extract_split(
+        config,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        progress=not args.no_progress,
+        out=args.out,
+        check_config=explicit_config_keys(args),
+    )
     print(f"{len(features.q_pids)} query + {len(features.g_pids)} gallery features of size "
           f"{features.q_feats.shape[1]} -> {path}")  # fmt: skip
     print(f"evaluate / re-rank them without the network: m3dreid rerank {path}")

@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip estimating the same-person threshold (it embeds each tracklet's two halves once more)",
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing index folder (not with --add)")
 
 
 def _model_label(spec: str) -> str:
@@ -46,13 +47,18 @@ def _model_label(spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from m3dreid.errors import prepare_output
     from m3dreid.index import GalleryIndex, read_tracklet_dir, representative_frame
     from m3dreid.index.embedders import load_embedder, warn_if_synthetic
+    from m3dreid.index.gallery import INDEX_FILES
     from m3dreid.index.threshold import same_person_record
     from m3dreid.weights import CheckpointError
 
     if args.add:
         return _add(args)
+    inputs = [*args.dirs, args.model if args.model and Path(args.model).exists() else None]
+    prepare_output(args.out, overwrite=args.overwrite, inputs=inputs, owned=INDEX_FILES,
+                   hint="pass --overwrite to replace it, or --add to append to it")  # fmt: skip
     spec = args.model or "default"
     try:
         embedder = load_embedder(_model_label(spec), device=args.device, chunk_size=args.chunk_size,

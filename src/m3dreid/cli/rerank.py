@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from m3dreid.cli._common import add_config_arguments, config_from_args
 
@@ -31,11 +30,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.features)
     if path.suffix != ".npz":  # a run folder
         path = path / FEATURES_FILE
-    try:
-        features = load_features(path)
-    except (OSError, ValueError) as err:
-        print(f"m3dreid rerank: {err}", file=sys.stderr)
-        return 1
+    features = load_features(path)
     header = "| result | R1 | R5 | R10 | R20 | mAP | mINP | queries valid/no match | seconds |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))

@@ -7,13 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+from m3dreid.cli._common import positive_int
+
 HELP = "rank an index's tracklets for a query tracklet (a folder of crops) and write a ranked-list image"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="folder of one tracklet's crops, or an `m3dreid tracklets` folder with --track")
     parser.add_argument("--index", required=True, help="index folder written by `m3dreid index`")
-    parser.add_argument("-k", type=int, default=10, help="how many gallery tracklets to return")
+    parser.add_argument("-k", type=positive_int, default=10, help="how many gallery tracklets to return")
     parser.add_argument("--track", type=int, default=None, help="track id, when QUERY is an `m3dreid tracklets` folder")
     parser.add_argument(
         "--include-self", action="store_true", help="keep the query's own tracklet in the list (left out by default)"
@@ -28,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", default=None, help="ranked-list image (default: IDX/search_<query>.jpg)")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     parser.add_argument("--nprobe", type=int, default=0, help="IVF cells to visit (0 = as built)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --image / --json file")
     parser.add_argument("--device", default="cpu")
 
 
@@ -63,15 +66,23 @@ def _cameras(text: str | None) -> set[int] | None:
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.index import GalleryIndex, ranked_list_image, representative_frame
+    from m3dreid.index.gallery import check_search_records
     from m3dreid.weights import CheckpointError
 
     try:
         index = GalleryIndex.load(args.index)
+        check_search_records(index, args.index)
         query, name, identity = _query_tracklet(args)
         cameras = _cameras(args.cameras)
     except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"m3dreid search: {err}", file=sys.stderr)
         return 2
+    from m3dreid.errors import prepare_output
+
+    image = Path(args.image) if args.image else Path(args.index) / f"search_{name}.jpg"
+    for out in (image, args.json):
+        if out:
+            prepare_output(out, overwrite=args.overwrite, inputs=[args.index, args.query, args.model])
     own = index.find(*identity) if identity is not None else None
     if args.nprobe:
         index.set_nprobe(args.nprobe)
@@ -116,7 +127,6 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"m3dreid search: warning: {missing} of {len(results)} thumbnails are missing (crop folders moved or "
               "deleted since the index was built); they are drawn grey", file=sys.stderr)  # fmt: skip
-    image = Path(args.image) if args.image else Path(args.index) / f"search_{name}.jpg"
     label = ("query", f"c{query_cam} t{index.meta[own]['track_id']}" if own is not None else "", "")
     ranked_list_image(representative_frame(query.frames), results, image, threshold=threshold, query_label=label)
     print(f"ranked list image -> {image}")

@@ -85,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     parser.add_argument("--no-sheet", action="store_true", help="no contact sheet (OUT/tracks.jpg)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--overwrite", action="store_true", help="replace the tracklets of an existing output folder")
 
 
 def video_settings(args: argparse.Namespace):
@@ -98,10 +99,13 @@ def video_settings(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from m3dreid.config import ConfigError
+    from m3dreid.errors import prepare_output
     from m3dreid.video import GivenIdTracker, MotFormatError, MotReplay, VideoError, build_tracklets, read_mot
+    from m3dreid.video.crops import OUTPUT_FILES
     from m3dreid.video.onnx_detector import DetectorError
     from m3dreid.video.setup import build_detector, build_tracker
 
+    prepare_output(args.out, overwrite=args.overwrite, inputs=[args.video, args.detections], owned=OUTPUT_FILES)
     try:
         video = video_settings(args)
         if args.detections:

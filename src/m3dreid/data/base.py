@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from m3dreid.errors import UserError
+
 __all__ = [
     "DatasetError",
     "Tracklet",
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"(\d+)")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A dataset folder is missing files or holds inconsistent data; the message names the file."""
 
 

@@ -41,13 +41,16 @@ def split_seeds(split: str) -> tuple[int, ...]:
     return SPLITS[split]
 
 
-def make_family(family: str, out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1) -> Path:
-    """Write ``family``'s dataset of ``size`` with generator ``seed`` to ``out``."""
+def make_family(
+    family: str, out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1, overwrite: bool = False
+) -> Path:
+    """Write ``family``'s dataset of ``size`` with generator ``seed`` to ``out`` (empty or missing, unless
+    ``overwrite``: then the dataset folders of an earlier one there are replaced, nothing else)."""
     family_sizes(family)  # validates the family name
     if family == "walkers":
         from m3dreid.data.synthetic import make_synthetic
 
-        return make_synthetic(out, size=size, seed=seed, workers=workers)
+        return make_synthetic(out, size=size, seed=seed, workers=workers, overwrite=overwrite)
     from m3dreid.data.synthetic_limbs import make_limbs
 
-    return make_limbs(out, size=size, seed=seed, workers=workers)
+    return make_limbs(out, size=size, seed=seed, workers=workers, overwrite=overwrite)

@@ -433,10 +433,9 @@ def make_people(
 ) -> Path:
     """Write a procedural-people dataset in the MARS layout to ``out`` (train / test identities disjoint)."""
     from m3dreid.data.synthetic import _savemat
+    from m3dreid.errors import prepare_output
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: already exists and is not empty")
+    out = prepare_output(out)  # an empty or missing folder (the command line offers --overwrite)
     if cameras < cams_per_id[1] or cams_per_id[0] < 2:
         raise ValueError(f"make_people: need 2 <= cams_per_id <= cameras, got {cams_per_id} and {cameras} cameras")
     cams = [_camera(seed, c) for c in range(cameras)]

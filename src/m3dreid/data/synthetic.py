@@ -276,14 +276,19 @@ def _plan(size: SyntheticSize, seed: int) -> tuple[list[dict], list[dict]]:
     return jobs["train"], jobs["test"]
 
 
-def make_synthetic(out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1) -> Path:
-    """Write the synthetic dataset of ``size`` (tiny | small | full) to ``out`` in the MARS layout; return ``out``."""
+def make_synthetic(
+    out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1, overwrite: bool = False
+) -> Path:
+    """Write the synthetic dataset of ``size`` (tiny | small | full) to ``out`` in the MARS layout; return ``out``.
+
+    ``out`` must be empty or missing; ``overwrite`` replaces the dataset folders of an earlier one (nothing else).
+    """
+    from m3dreid.errors import InputError, prepare_output
+
     if size not in SIZES:
-        raise ValueError(f"unknown synthetic size '{size}' (known: {', '.join(SIZES)})")
+        raise InputError(f"unknown synthetic size '{size}' (known: {', '.join(SIZES)})")
     spec = SIZES[size]
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: already exists and is not empty")
+    out = prepare_output(out, overwrite=overwrite, owned=("bbox_train", "bbox_test", "info"))
     cameras = [_camera(seed, c, spec.height, spec.width) for c in range(spec.cameras)]
     train_jobs, test_jobs = _plan(spec, seed)
     (out / "info").mkdir(parents=True, exist_ok=True)

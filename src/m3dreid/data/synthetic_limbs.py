@@ -357,14 +357,16 @@ def _plan(size: LimbSize, seed: int) -> tuple[list[dict], list[dict]]:
     return jobs["train"], jobs["test"]
 
 
-def make_limbs(out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1) -> Path:
+def make_limbs(
+    out: str | Path, *, size: str = "small", seed: int = 0, workers: int = 1, overwrite: bool = False
+) -> Path:
     """Write the limbs family's dataset of ``size`` (tiny | small | full) to ``out`` in the MARS layout."""
     if size not in LIMB_SIZES:
         raise ValueError(f"unknown limbs size '{size}' (known: {', '.join(LIMB_SIZES)})")
     spec = LIMB_SIZES[size]
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: already exists and is not empty")
+    from m3dreid.errors import prepare_output
+
+    out = prepare_output(out, overwrite=overwrite, owned=("bbox_train", "bbox_test", "info"))
     cameras = [_camera(seed, c, spec.height, spec.width) for c in range(spec.cameras)]
     train_jobs, test_jobs = _plan(spec, seed)
     (out / "info").mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from m3dreid.errors import IndexFormatError, MissingInputError
 from m3dreid.evaluation.extract import extract_features
 from m3dreid.utils.io import atomic_write
 
@@ -169,20 +170,22 @@ def load_features(path: str | Path) -> FeatureSet:
     """Read a file written by :func:`save_features`; errors name the file and what is wrong with it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: feature file not found (write one with `m3dreid extract`)")
+        raise MissingInputError(f"{path}: feature file not found (write one with `m3dreid extract`)")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in _REQUIRED if k not in data.files]
             if missing:
-                raise ValueError(f"{path}: not an m3dreid feature file, missing {', '.join(missing)}")
+                raise IndexFormatError(f"{path}: not an m3dreid feature file, missing {', '.join(missing)}")
             values = {k: data[k] for k in _REQUIRED}
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise ValueError(f"{path}: unreadable feature file (truncated or corrupt?): {err}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        if isinstance(err, IndexFormatError):
+            raise
+        raise IndexFormatError(f"{path}: unreadable feature file (truncated or corrupt?): {err}") from None
     for side in ("q", "g"):
         if values[f"{side}_feats"].ndim != 2:
-            raise ValueError(f"{path}: {side}_feats must be 2-D, got shape {values[f'{side}_feats'].shape}")
+            raise IndexFormatError(f"{path}: {side}_feats must be 2-D, got shape {values[f'{side}_feats'].shape}")
     if values["q_feats"].shape[1] != values["g_feats"].shape[1]:
-        raise ValueError(f"{path}: query and gallery features differ in size")
+        raise IndexFormatError(f"{path}: query and gallery features differ in size")
     return FeatureSet(
         **{k: values[k] for k in (*_ARRAYS, "q_paths", "g_paths")},
         junk_pids=tuple(int(p) for p in values["junk_pids"]),

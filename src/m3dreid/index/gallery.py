@@ -34,13 +34,16 @@ import numpy as np
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 import faiss  # noqa: E402
 
-__all__ = ["GalleryIndex", "Hit", "INDEX_KINDS", "INDEX_VERSION", "METRICS"]
+from m3dreid.errors import IndexFormatError, MissingInputError  # noqa: E402
+
+__all__ = ["GalleryIndex", "Hit", "INDEX_FILES", "INDEX_KINDS", "INDEX_VERSION", "METRICS"]
 
 log = logging.getLogger(__name__)
 
 INDEX_KINDS = ("auto", "flat", "ivf")
 METRICS = ("euclidean", "cosine")
 IVF_FROM = 20000  # "auto" switches to IVF from this many tracklets
+INDEX_FILES = ("index.faiss", "features.npy", "meta.json", "search_*.jpg")  # what `m3dreid index` writes (and search)
 INDEX_VERSION = 1  # meta.json layout; bump when a reader of the old layout would misread the new one
 
 
@@ -237,31 +240,50 @@ class GalleryIndex:
         folder = Path(folder)
         missing = [n for n in ("index.faiss", "features.npy", "meta.json") if not (folder / n).is_file()]
         if missing:
-            raise FileNotFoundError(f"{folder}: not a gallery index, missing {', '.join(missing)}")
+            raise MissingInputError(f"{folder}: not a gallery index, missing {', '.join(missing)}")
         try:
             record = json.loads((folder / "meta.json").read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{folder / 'meta.json'}: not JSON ({err})") from None
+            raise IndexFormatError(f"{folder / 'meta.json'}: not JSON ({err})") from None
         if not isinstance(record, dict):
-            raise ValueError(f"{folder / 'meta.json'}: not an index record (a JSON object)")
+            raise IndexFormatError(f"{folder / 'meta.json'}: not an index record (a JSON object)")
         version = record.get("version", 1)  # indexes written before the field existed have this layout
         if version != INDEX_VERSION:
-            raise ValueError(f"{folder / 'meta.json'}: index version {version!r}, this m3dreid reads version "
+            raise IndexFormatError(f"{folder / 'meta.json'}: index version {version!r}, this m3dreid reads version "
                              f"{INDEX_VERSION}; rebuild it with `m3dreid index`")  # fmt: skip
         missing = [k for k in ("metric", "kind", "info", "tracklets") if k not in record]
         if missing:
-            raise ValueError(f"{folder / 'meta.json'}: missing key(s) {', '.join(missing)}")
+            raise IndexFormatError(f"{folder / 'meta.json'}: missing key(s) {', '.join(missing)}")
         try:
             index = faiss.read_index(str(folder / "index.faiss"))
         except RuntimeError:
-            raise ValueError(f"{folder / 'index.faiss'}: not a FAISS index (truncated or another file)") from None
+            raise IndexFormatError(f"{folder / 'index.faiss'}: not a FAISS index (truncated or another file)") from None
         try:
-            features = np.load(folder / "features.npy")
+            features = np.load(folder / "features.npy", allow_pickle=False)
         except (ValueError, OSError, EOFError) as err:
-            raise ValueError(f"{folder / 'features.npy'}: unreadable ({err})") from None
+            raise IndexFormatError(f"{folder / 'features.npy'}: unreadable ({err})") from None
+        if not isinstance(record["tracklets"], list) or not all(isinstance(t, dict) for t in record["tracklets"]):
+            raise IndexFormatError(f"{folder / 'meta.json'}: 'tracklets' must be a list of records (objects)")
+        if not isinstance(record["info"], dict) or record["metric"] not in METRICS:
+            raise IndexFormatError(f"{folder / 'meta.json'}: 'info' must be an object and 'metric' one of {METRICS}")
+        if features.ndim != 2 or features.dtype.kind != "f" or features.shape[1:] != (index.d,):
+            raise IndexFormatError(f"{folder / 'features.npy'}: expected (N, {index.d}) floats as index.faiss, "
+                                   f"got {features.dtype} {features.shape}")  # fmt: skip
         if index.ntotal != len(record["tracklets"]) or features.shape[0] != index.ntotal:
-            raise ValueError(
+            raise IndexFormatError(
                 f"{folder}: index holds {index.ntotal} vectors, features.npy {features.shape[0]}, "
                 f"meta.json {len(record['tracklets'])} records"
             )
         return GalleryIndex(index, features, record["tracklets"], record["metric"], record["kind"], record["info"])
+
+
+SEARCH_KEYS = ("source", "video", "camid", "track_id", "num_frames", "thumbnails")  # of a `m3dreid index` record
+
+
+def check_search_records(index: GalleryIndex, folder: str | Path) -> None:
+    """The records of an index written by ``m3dreid index`` hold what ``m3dreid search`` shows."""
+    for i, item in enumerate(index.meta):
+        lacking = [k for k in SEARCH_KEYS if k not in item]
+        if lacking or not isinstance(item.get("thumbnails"), list) or len(item["thumbnails"]) < 2:
+            what = f"lacks {', '.join(lacking)}" if lacking else "has no thumbnail list"
+            raise IndexFormatError(f"{Path(folder) / 'meta.json'}: tracklet record {i} {what}")

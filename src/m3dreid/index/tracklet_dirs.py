@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from m3dreid.data.base import IMAGE_EXTENSIONS, Tracklet, image_files
+from m3dreid.errors import MissingInputError
 from m3dreid.video.crops import read_tracks_csv
 
 __all__ = ["IMAGE_SUFFIXES", "read_tracklet_dir", "read_image_folder", "representative_frame"]
@@ -53,10 +54,10 @@ def read_image_folder(folder: str | Path, *, camid: int = -1) -> Tracklet:
     """Every image in ``folder`` as one tracklet, in frame-number order (the readers' rule: f10 after f9)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: not a folder")
+        raise MissingInputError(f"{folder}: not a folder")
     frames = image_files(folder)
     if not frames:
-        raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder")
+        raise MissingInputError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder")
     return Tracklet(frames=frames, pid=-1, camid=camid)
 
 

@@ -1,6 +1,6 @@
 """m3dreid.report: the run-folder layout (results.json, train_log.csv, features.npz) and the HTML + PNG report."""
 
-from m3dreid.report.page import build_report, results_markdown
+from m3dreid.report.page import REPORT_FILES, build_report, results_markdown
 from m3dreid.report.runs import (
     CONFIG_FILE,
     FEATURES_FILE,
@@ -14,6 +14,7 @@ from m3dreid.report.runs import (
 )
 
 __all__ = [
+    "REPORT_FILES",
     "build_report",
     "results_markdown",
     "CONFIG_FILE",

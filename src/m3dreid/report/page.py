@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from m3dreid.report.runs import RunData, read_run
+from m3dreid.utils.io import atomic_write_text
 
 __all__ = ["TABLE_COLUMNS", "results_rows", "results_markdown", "build_report"]
 
@@ -78,6 +79,9 @@ def _ranked_section(run: RunData, out: Path, slug: str, num_queries: int, top_k:
     return f'<p>{html.escape(note)}; green = same identity, red = other.</p><img src="{name}" alt="ranked lists">'
 
 
+REPORT_FILES = ("index.html", "cmc.png", "train_*.png", "ranked_*.png")  # what build_report writes in its folder
+
+
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, num_queries: int = 4, top_k: int = 10) -> Path:
     """Write ``out_dir/index.html`` and its PNGs; returns the page's path."""
     from m3dreid.report.figures import plot_cmc, plot_training
@@ -127,6 +131,6 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, *, num_que
         parts.append("<h3>Ranked lists</h3>" + _ranked_section(run, out, slug, num_queries, top_k))
     parts.append("</body></html>\n")
     page = out / "index.html"
-    page.write_text("\n".join(parts))
+    atomic_write_text(page, "\n".join(parts))
     log.info("report of %d run(s) written to %s", len(runs), page)
     return page

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from m3dreid.errors import InputError, MissingInputError
 from m3dreid.utils.io import atomic_write_text
 
 __all__ = [
@@ -95,11 +96,11 @@ def read_results(run_dir: str | Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no results (run `m3dreid eval` on this run first)") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+        raise MissingInputError(f"{path}: no results (run `m3dreid eval` on this run first)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("results", {}), dict):
-        raise ValueError(f"{path}: expected {{'run': ..., 'results': {{label: metrics}}}}")
+        raise InputError(f"{path}: expected {{'run': ..., 'results': {{label: metrics}}}}")
     return data
 
 
@@ -139,11 +140,11 @@ def read_run(run_dir: str | Path) -> RunData:
     """Read what is there; a run folder without ``results.json`` and without a log is an error."""
     path = Path(run_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: run folder not found")
+        raise MissingInputError(f"{path}: run folder not found")
     results = read_results(path) if (path / RESULTS_FILE).is_file() else {}
     log = read_train_log(path)
     if not results and not log:
-        raise FileNotFoundError(f"{path}: neither {RESULTS_FILE} nor {TRAIN_LOG_FILE} found: not a run folder")
+        raise MissingInputError(f"{path}: neither {RESULTS_FILE} nor {TRAIN_LOG_FILE} found: not a run folder")
     config: dict = {}
     if (path / CONFIG_FILE).is_file():
         import yaml

@@ -22,7 +22,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["CSV_FIELDS", "crop_box", "TrackletWriter", "read_tracks_csv"]
+from m3dreid.errors import InputError, MissingInputError
+
+__all__ = ["CSV_FIELDS", "OUTPUT_FILES", "crop_box", "TrackletWriter", "read_tracks_csv"]
+
+OUTPUT_FILES = ("bbox", "tracks.csv", "tracks.txt", "video.json")  # what a TrackletWriter writes in its folder
 
 CSV_FIELDS = ("track_id", "frame", "x", "y", "w", "h", "score", "camid", "path")
 
@@ -106,13 +110,13 @@ def read_tracks_csv(out_dir: str | Path) -> dict[int, list[dict]]:
     out_dir = Path(out_dir)
     path = out_dir / "tracks.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"{out_dir}: no tracks.csv (not a folder written by `m3dreid tracklets`)")
+        raise MissingInputError(f"{out_dir}: no tracks.csv (not a folder written by `m3dreid tracklets`)")
     tracks: dict[int, list[dict]] = {}
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [f for f in CSV_FIELDS if f not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: missing columns {', '.join(missing)}")
+            raise InputError(f"{path}: missing columns {', '.join(missing)}")
         for line_no, row in enumerate(reader, start=2):
             try:
                 item = {
@@ -124,7 +128,7 @@ def read_tracks_csv(out_dir: str | Path) -> dict[int, list[dict]]:
                     "path": str(out_dir / row["path"]),
                 }
             except (TypeError, ValueError) as err:
-                raise ValueError(f"{path}: row {line_no}: {err}") from None
+                raise InputError(f"{path}: row {line_no}: {err}") from None
             tracks.setdefault(item["track_id"], []).append(item)
     for rows in tracks.values():
         rows.sort(key=lambda r: r["frame"])

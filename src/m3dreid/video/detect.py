@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from m3dreid.errors import InputError
 from m3dreid.video.boxes import iou_matrix, nms
 from m3dreid.video.mot import MotTable
 
@@ -233,5 +234,5 @@ DETECTORS: dict[str, Callable[..., Callable[[np.ndarray, int], Detections]]] = {
 def create_detector(name: str, **kwargs: object) -> Callable[[np.ndarray, int], Detections]:
     """Build a detector by its command-line name; an unknown name lists the known ones."""
     if name not in DETECTORS:
-        raise KeyError(f"unknown detector '{name}'; known detectors: {', '.join(sorted(DETECTORS))}")
+        raise InputError(f"unknown detector '{name}'; known detectors: {', '.join(sorted(DETECTORS))}")
     return DETECTORS[name](**kwargs)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from m3dreid.errors import UserError
+
 __all__ = ["MotFormatError", "MotTable", "read_mot", "write_mot"]
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 _MIN_COLUMNS = 6  # frame, id, x, y, w, h
 
 
-class MotFormatError(ValueError):
+class MotFormatError(UserError, ValueError):
     """A MOT file cannot be read; the message names the file and the row."""
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from m3dreid.errors import UserError
+
 __all__ = ["VideoError", "VideoInfo", "VideoReader"]
 
 log = logging.getLogger(__name__)
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError, RuntimeError):
     """A video file is missing, cannot be decoded, or holds no frames; the message names the file."""
 
 

@@ -31,9 +31,13 @@ import cv2
 import numpy as np
 
 from m3dreid.data.render import TEXTURES, Appearance, Identity, Motion, render_person
+from m3dreid.errors import InputError, prepare_output
+from m3dreid.utils.io import atomic_write_text
 from m3dreid.video.mot import MotTable, write_mot
 
 __all__ = ["Walker", "MultiCameraScene", "render_scene", "render_multicamera_scene", "SCENE_VERSION"]
+
+SCENE_FILES = ("scene.json", "cam*.avi", "cam*_gt.txt")  # what render_multicamera_scene writes in its folder
 
 SCENE_VERSION = 1
 
@@ -192,19 +196,20 @@ def render_multicamera_scene(
     frames: int = 150,
     size: tuple[int, int] = (240, 320),
     seed: int = 0,
+    overwrite: bool = False,
 ) -> MultiCameraScene:
     """Render ``people`` persons walking through ``cameras`` views over ``frames`` frames each (see module docstring).
 
     Every person crosses 1 to ``cameras`` views (most several), once per view, at a random time, lane and speed;
-    nearer lanes show taller people. Writes into ``out_dir``, which must not hold a scene already.
+    nearer lanes show taller people. Writes into ``out_dir``, which must be empty or missing (``overwrite``
+    replaces the files of an earlier scene there, nothing else).
     """
     if cameras < 1 or people < 1 or frames < 10:
-        raise ValueError(f"render_multicamera_scene: need cameras >= 1, people >= 1, frames >= 10 "
+        raise InputError(f"render_multicamera_scene: need cameras >= 1, people >= 1, frames >= 10 "
                          f"(got {cameras}, {people}, {frames})")  # fmt: skip
     height, width = size
     out = Path(out_dir)
-    if (out / "scene.json").exists():
-        raise FileExistsError(f"{out}: already holds a scene (scene.json)")
+    prepare_output(out, overwrite=overwrite, owned=SCENE_FILES)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng((seed, 7))
     identities = [_person(rng) for _ in range(people)]
@@ -249,5 +254,5 @@ def render_multicamera_scene(
         "cameras": [{"camid": c + 1, "video": videos[c].name, "gt": gts[c].name} for c in range(cameras)],
         "tracks": tracks,
     }
-    (out / "scene.json").write_text(json.dumps(meta, indent=1) + "\n")
+    atomic_write_text(out / "scene.json", json.dumps(meta, indent=1) + "\n")
     return MultiCameraScene(out, tuple(videos), tuple(gts), tuple(tracks))
