@@ -171,6 +171,15 @@ def _check_type(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
+# Keys whose value is one of a few names: checked here so that the error names the file and the key.
+CHOICES = {
+    "data.protocol": ("official", "torchreid"),
+    "train.optimizer": ("sgd", "adam"),
+    "train.loss": ("softmax", "triplet", "softmax+triplet"),
+    "eval.distance": ("euclidean", "cosine"),
+}
+
+
 def _build(cls: type, values: dict, source: str, prefix: str = "") -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {values!r}")
@@ -189,6 +198,9 @@ def _build(cls: type, values: dict, source: str, prefix: str = "") -> Any:
             kwargs[key] = _build(hint, value, source, f"{prefix}{key}.")
         else:
             kwargs[key] = _check_type(value, hint, where)
+            known = CHOICES.get(f"{prefix}{key}")
+            if known and kwargs[key] not in known:
+                raise ConfigError(f"{where}: {kwargs[key]!r} is not one of {', '.join(known)}")
     return cls(**kwargs)
 
 
@@ -226,15 +238,26 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: _base_ loop through {' -> '.join(map(str, seen))}")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    data = path.read_bytes()
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})") from None
+    try:
+        values = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     base = values.pop("_base_", None)
+    if base is not None and not isinstance(base, str):
+        raise ConfigError(f"{path}: _base_ must be a file name, got {base!r}")
     if base is not None:
-        values = _merge(_read_yaml((path.parent / base).resolve(), (*seen, path)), values)
+        base_path = (path.parent / base).resolve()
+        if not base_path.is_file():
+            raise ConfigError(f"{path}: _base_ {base!r} not found ({base_path})")
+        values = _merge(_read_yaml(base_path, (*seen, path)), values)
     return values
 
 

@@ -85,7 +85,7 @@ def test_index_and_search_commands_across_two_cameras(tmp_path, capsys, monkeypa
     k = 5
 
     def search(*extra: str) -> list[dict]:
-        args = ["search", str(query), "--index", str(tmp_path / "idx"), "-k", str(k),
+        args = ["search", str(query), "--index", str(tmp_path / "idx"), "-k", str(k), "--overwrite",
                 "--image", str(tmp_path / "ranked.jpg"), "--json", str(tmp_path / "r.json"), *extra]  # fmt: skip
         assert main(args) == 0
         return json.loads((tmp_path / "r.json").read_text())["results"]

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "make-scene": "make_scene",
     "make-people": "make_people",
     "make-folder-dataset": "make_folder_dataset",
+    "check-data": "check_data",
     "tracklets": "tracklets",
     "index": "index",
     "search": "search",

@@ -44,6 +44,10 @@ def create_dataset(name: str, root: Any, **kwargs: Any) -> VideoDataset:
 
 def dataset_from_config(data_cfg: Any, **kwargs: Any) -> VideoDataset:
     """``create_dataset`` from a ``DataConfig``, passing only the fields the reader uses (e.g. split, protocol)."""
+    from m3dreid.config import ConfigError
+
+    if data_cfg.dataset not in DATASETS:
+        raise ConfigError(f"data.dataset: unknown dataset '{data_cfg.dataset}' (known: {', '.join(DATASETS.names())})")
     keys = dataset_info(data_cfg.dataset).get("options", ())  # the DataConfig fields this reader takes
     options = {k: getattr(data_cfg, k) for k in keys} | kwargs
     return create_dataset(data_cfg.dataset, data_cfg.root, **options)

@@ -80,7 +80,14 @@ def _read_mat(path: Path, key: str) -> np.ndarray:
     if key not in mat:
         found = ", ".join(k for k in mat if not k.startswith("__"))
         raise DatasetError(f"{path}: no variable '{key}' (found: {found})")
-    return np.asarray(mat[key]).astype(np.int64)
+    value = np.asarray(mat[key])
+    if value.dtype.kind not in "iuf" or (value.dtype.kind == "f" and not np.all(np.isfinite(value))):
+        raise DatasetError(f"{path}: '{key}' must hold numbers, got {value.dtype} values")
+    if value.dtype.kind == "f" and np.any(value != np.round(value)):
+        raise DatasetError(f"{path}: '{key}' must hold whole numbers (1-based rows, pids, cameras)")
+    if value.size and np.abs(value).max() > 2**31:
+        raise DatasetError(f"{path}: '{key}' holds a value out of range ({np.abs(value).max():.0f})")
+    return value.astype(np.int64)
 
 
 def _tracklets(info: np.ndarray, names: list[str], folder: Path, info_path: Path, check_files: bool) -> list[Tracklet]:
@@ -136,6 +143,11 @@ def read_mars(
 
     train = _tracklets(train_info, train_names, root / "bbox_train", info / "tracks_train_info.mat", check_files)
     test = _tracklets(test_info, test_names, root / "bbox_test", info / "tracks_test_info.mat", check_files)
+    for part, rows in (("tracks_train_info.mat", train), ("tracks_test_info.mat", test)):
+        if not rows:
+            raise DatasetError(f"{info / part}: no tracklets (0 rows)")
+    if query_idx.size == 0:
+        raise DatasetError(f"{info / 'query_IDX.mat'}: no query rows")
     if query_idx.min() < 1 or query_idx.max() > len(test):
         raise DatasetError(f"{info / 'query_IDX.mat'}: query rows must lie in 1..{len(test)}")
     if len(set(query_idx.tolist())) != len(query_idx):

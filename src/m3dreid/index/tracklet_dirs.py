@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from m3dreid.data.base import IMAGE_EXTENSIONS, Tracklet, image_files
-from m3dreid.errors import MissingInputError
+from m3dreid.errors import InputError, MissingInputError
 from m3dreid.video.crops import read_tracks_csv
 
 __all__ = ["IMAGE_SUFFIXES", "read_tracklet_dir", "read_image_folder", "representative_frame"]
@@ -27,7 +27,11 @@ def read_tracklet_dir(out_dir: str | Path, *, min_length: int = 1) -> tuple[list
     video = ""
     summary = out_dir / "video.json"
     if summary.is_file():
-        video = json.loads(summary.read_text()).get("video", "")
+        try:
+            record = json.loads(summary.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InputError(f"{summary}: not valid JSON ({err})") from None
+        video = str(record.get("video", "")) if isinstance(record, dict) else ""
     tracklets, meta = [], []
     for track_id, rows in read_tracks_csv(out_dir).items():
         if len(rows) < min_length:

@@ -41,7 +41,15 @@ def _builder_kwargs(config: Config, num_classes: int) -> dict[str, Any]:
 
 def build_model(config: Config, *, num_classes: int) -> nn.Module:
     """The registered model ``model.name`` with ``num_classes`` training identities and ``model.kwargs``."""
-    return MODELS.build(config.model.name, **_builder_kwargs(config, num_classes))
+    from m3dreid.errors import InputError
+
+    if config.model.name not in MODELS:
+        raise ConfigError(f"model.name: unknown model '{config.model.name}' (see `m3dreid list-models`)")
+    kwargs = _builder_kwargs(config, num_classes)
+    try:
+        return MODELS.build(config.model.name, **kwargs)
+    except InputError as err:  # the registry's argument check: a model.kwargs key the builder does not take
+        raise ConfigError(f"model.kwargs: {err}") from None
 
 
 def _architecture(config: Config) -> dict[str, Any]:

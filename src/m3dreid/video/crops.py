@@ -16,6 +16,7 @@ names sort in frame order. Rows are appended as crops are written, so nothing gr
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -112,7 +113,15 @@ def read_tracks_csv(out_dir: str | Path) -> dict[int, list[dict]]:
     if not path.is_file():
         raise MissingInputError(f"{out_dir}: no tracks.csv (not a folder written by `m3dreid tracklets`)")
     tracks: dict[int, list[dict]] = {}
-    with path.open(newline="") as handle:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})") from None
+    if "\0" in text:
+        raise InputError(f"{path}: line {text[: text.index(chr(0))].count(chr(10)) + 1} holds a NUL byte")
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [f for f in CSV_FIELDS if f not in (reader.fieldnames or [])]
         if missing:
@@ -127,8 +136,10 @@ def read_tracks_csv(out_dir: str | Path) -> dict[int, list[dict]]:
                     "camid": int(row["camid"]),
                     "path": str(out_dir / row["path"]),
                 }
-            except (TypeError, ValueError) as err:
+            except (TypeError, ValueError, AttributeError) as err:  # a short row has None values
                 raise InputError(f"{path}: row {line_no}: {err}") from None
+            if not (row["path"] or "").strip():
+                raise InputError(f"{path}: row {line_no}: empty path")
             tracks.setdefault(item["track_id"], []).append(item)
     for rows in tracks.values():
         rows.sort(key=lambda r: r["frame"])
