@@ -127,12 +127,10 @@ def run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from m3dreid.cli.evaluate import results_table
     from m3dreid.data.synthetic import make_synthetic
-    from m3dreid.engine.run import MODEL_FILE
-    from m3dreid.engine.trainer import RUN_FILES
     from m3dreid.errors import prepare_output
     from m3dreid.report import REPORT_FILES, build_report
     from m3dreid.tasks.evaluate import evaluate_run
-    from m3dreid.tasks.train import assemble_two_stream
+    from m3dreid.tasks.train import MODEL_FILE, RUN_FILES, assemble_two_stream
 
     start = time.perf_counter()
     out = Path(args.out)

@@ -33,11 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from m3dreid.engine.run import MODEL_FILE
-    from m3dreid.engine.trainer import RUN_FILES, TrainingInterrupted
     from m3dreid.errors import UserError, prepare_output
     from m3dreid.models.build import ASSEMBLY_KEYS
-    from m3dreid.tasks.train import assemble_two_stream, is_assembly, is_main_process, train
+    from m3dreid.tasks.train import (
+        MODEL_FILE,
+        RUN_FILES,
+        TrainingInterrupted,
+        assemble_two_stream,
+        is_assembly,
+        is_main_process,
+        train,
+    )
 
     config = config_from_args(args)
     if args.out:

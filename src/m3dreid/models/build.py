@@ -41,15 +41,16 @@ def _builder_kwargs(config: Config, num_classes: int) -> dict[str, Any]:
 
 def build_model(config: Config, *, num_classes: int) -> nn.Module:
     """The registered model ``model.name`` with ``num_classes`` training identities and ``model.kwargs``."""
-    from m3dreid.errors import InputError
+    import inspect
 
     if config.model.name not in MODELS:
         raise ConfigError(f"model.name: unknown model '{config.model.name}' (see `m3dreid list-models`)")
     kwargs = _builder_kwargs(config, num_classes)
-    try:
-        return MODELS.build(config.model.name, **kwargs)
-    except InputError as err:  # the registry's argument check: a model.kwargs key the builder does not take
-        raise ConfigError(f"model.kwargs: {err}") from None
+    try:  # arguments that do not fit the builder come from the config: a user error, not a traceback
+        inspect.signature(MODELS.get(config.model.name)).bind(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"model.kwargs: model '{config.model.name}': {err}") from None
+    return MODELS.build(config.model.name, **kwargs)
 
 
 def _architecture(config: Config) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from m3dreid.config import Config
+from m3dreid.engine.run import MODEL_FILE  # noqa: F401  (re-exported for the CLI)
+from m3dreid.engine.trainer import RUN_FILES, TrainingInterrupted  # noqa: F401
 from m3dreid.models.build import ASSEMBLY_KEYS
 
 __all__ = ["is_assembly", "train", "assemble_two_stream", "is_main_process"]
