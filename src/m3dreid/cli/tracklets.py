@@ -124,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     embed = None
     if args.relink:  # load the relink model first: a bad file fails before minutes of tracking
-        from m3dreid.engine.checkpoint import CheckpointError
         from m3dreid.video.relink import tracklet_embedder
+        from m3dreid.weights import CheckpointError
 
         try:
             embed = tracklet_embedder(args.relink)
