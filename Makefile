@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.m3dreid-installed
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint bench pretrained clean
+.PHONY: demo test test-compile lint bench pretrained gpu-check clean
 
 MOT15 ?= ../shared/mot15
 
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# torch.compile (inductor) tests of the fast paths: minutes on a small CPU, so outside the default suite
+test-compile: $(STAMP)
+	$(PY) -m pytest -q -m compile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -64,6 +64,13 @@ def time_interleaved(
     fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, rounds: int
 ) -> dict[str, float]:
     """Seconds per call of each function (fastest round), timed round-robin (one call of each per round)."""
+    return {name: min(values) for name, values in time_rounds(fns, device=device, warmup=warmup, rounds=rounds).items()}
+
+
+def time_rounds(
+    fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds of every timed call of each function, round by round (index i of every list = round i)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -76,7 +83,7 @@ def time_interleaved(
             fn()
             sync(device)
             times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
+    return times
 
 
 def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:

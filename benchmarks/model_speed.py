@@ -5,7 +5,12 @@
 
 The paper reports 766 (M3D) vs 781 (2D) frames/s on a TITAN X, a ratio of 0.98; m3dreid's goal is a ratio of at
 least 0.97 in inference and 0.90 in training. Every ratio below comes from one run in which the models were timed
-round-robin on the same inputs (see _common.time_interleaved), so it does not depend on machine drift between runs.
+round-robin on the same inputs (see _common.time_rounds), so it does not depend on machine drift between runs.
+Each frames/s is the median over the timed rounds, and each ratio the median of the per-round ratios (round i of
+one model against round i of the baseline), with their lowest and highest per-round ratio as the spread: on a
+shared CPU a neighbour's job slows some rounds, and pairing the models round by round cancels most of it.
+
+    python benchmarks/model_speed.py --ratio --threads 1   # the M3D / 2D cost check at ResNet-50 width on a CPU
 
 Variants: fp32 everywhere; on CUDA also bf16 autocast + channels_last, and the same under torch.compile. On a machine
 without CUDA the GPU variants are not run (the script says so) and no GPU figure is printed.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 from dataclasses import dataclass
 
 import torch
@@ -27,7 +33,7 @@ from _common import (
     parse_ints,
     pick_device,
     random_clip,
-    time_interleaved,
+    time_rounds,
     to_channels_last,
 )
 
@@ -59,6 +65,9 @@ GPU_VARIANTS = (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sweep for a CPU (a few minutes)")
+    parser.add_argument(
+        "--ratio", action="store_true", help="only 2D vs M3D ResNet-50, B=2 T=8 (inference and training), 7 rounds"
+    )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--models", default=DEFAULT_MODELS, help="comma list; the first is the ratio baseline")
     parser.add_argument("--train-models", default=DEFAULT_TRAIN_MODELS, help="comma list for the training table")
@@ -72,12 +81,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--depth", type=int, default=50, help="ResNet depth of every model")
     parser.add_argument("--base-channels", type=int, default=64, help="ResNet width (64 = standard)")
     parser.add_argument("--warmup", type=int, default=None)
-    parser.add_argument("--rounds", type=int, default=None, help="timed calls per model (the fastest is reported)")
+    parser.add_argument("--rounds", type=int, default=None, help="timed calls per model (medians are reported)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant on CUDA")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     parser.add_argument("--json", default="", help="also write the measured rows to this JSON file")
     args = parser.parse_args(argv)
-    quick = args.quick
+    if args.ratio:
+        args.models = args.train_models = "resnet50_2d,m3d_resnet50"
+        args.batches, args.seq_lens = args.batches or "2", args.seq_lens or "8"
+        args.train_batch, args.train_seq_len = args.train_batch or 2, args.train_seq_len or 8
+        args.rounds = args.rounds or 7
+        args.no_compile = True
+    quick = args.quick or args.ratio
     args.batches = parse_ints(args.batches or ("1,2" if quick else "1,8,32"))
     args.seq_lens = parse_ints(args.seq_lens or ("4,8" if quick else "8,16"))
     args.train_batch = args.train_batch or (2 if quick else 8)
@@ -105,9 +120,24 @@ def _models(names: list[str], args: argparse.Namespace, variant: Variant, device
     return models
 
 
-def _ratio_cells(fps: dict[str, float], names: list[str]) -> list[str]:
-    base = fps[names[0]]
-    return [f"{fps[n]:,.1f}" for n in names] + [f"{fps[n] / base:.3f}" for n in names[1:]]
+def _fps_stats(seconds: dict[str, list[float]], frames_per_call: int) -> dict:
+    """Median frames/s of each model, and per-round ratios to the first model: median, lowest, highest."""
+    names = list(seconds)
+    base = seconds[names[0]]
+    fps = {n: frames_per_call / statistics.median(v) for n, v in seconds.items()}
+    ratios = {}
+    for name in names[1:]:
+        per_round = [b / s for b, s in zip(base, seconds[name], strict=True)]  # time ratio = frames/s ratio
+        ratios[name] = {"median": statistics.median(per_round), "min": min(per_round), "max": max(per_round)}
+    return {"fps": fps, "ratio": ratios, "rounds": len(base)}
+
+
+def _ratio_cells(row: dict, names: list[str]) -> list[str]:
+    cells = [f"{row['fps'][n]:,.1f}" for n in names]
+    for n in names[1:]:
+        r = row["ratio"][n]
+        cells.append(f"{r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})")
+    return cells
 
 
 def bench_inference(args: argparse.Namespace, variant: Variant, device: torch.device) -> list[dict]:
@@ -127,10 +157,10 @@ def bench_inference(args: argparse.Namespace, variant: Variant, device: torch.de
                         return model(clip)
 
                 fns[name] = call
-            seconds = time_interleaved(fns, device=device, warmup=args.warmup, rounds=args.rounds)
-            fps = {name: batch * frames / s for name, s in seconds.items()}
-            results.append({"variant": variant.name, "batch": batch, "frames": frames, "fps": fps})
-            logging.info("inference %s B=%d T=%d: %s", variant.name, batch, frames, fps)
+            seconds = time_rounds(fns, device=device, warmup=args.warmup, rounds=args.rounds)
+            stats = _fps_stats(seconds, batch * frames)
+            results.append({"variant": variant.name, "batch": batch, "frames": frames, **stats})
+            logging.info("inference %s B=%d T=%d: %s", variant.name, batch, frames, stats)
     return results
 
 
@@ -158,15 +188,16 @@ def bench_train(args: argparse.Namespace, variant: Variant, device: torch.device
             optimizer.step()
 
         fns[name] = step
-    seconds = time_interleaved(fns, device=device, warmup=args.warmup, rounds=args.rounds)
-    fps = {name: batch * frames / s for name, s in seconds.items()}
-    logging.info("train %s B=%d T=%d: %s", variant.name, batch, frames, fps)
-    return [{"variant": variant.name, "batch": batch, "frames": frames, "fps": fps}]
+    seconds = time_rounds(fns, device=device, warmup=args.warmup, rounds=args.rounds)
+    stats = _fps_stats(seconds, batch * frames)
+    logging.info("train %s B=%d T=%d: %s", variant.name, batch, frames, stats)
+    return [{"variant": variant.name, "batch": batch, "frames": frames, **stats}]
 
 
 def print_table(title: str, rows: list[dict], names: list[str]) -> None:
-    headers = ["variant", "B", "T", *[f"{n} frames/s" for n in names], *[f"{n} / {names[0]}" for n in names[1:]]]
-    table = [[r["variant"], r["batch"], r["frames"], *_ratio_cells(r["fps"], names)] for r in rows]
+    headers = ["variant", "B", "T", *[f"{n} frames/s" for n in names]]
+    headers += [f"{n} / {names[0]} (lowest-highest round)" for n in names[1:]]
+    table = [[r["variant"], r["batch"], r["frames"], *_ratio_cells(r, names)] for r in rows]
     print(f"\n### {title}\n")
     print(markdown_table(headers, table))
 

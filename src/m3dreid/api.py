@@ -125,6 +125,7 @@ class Embedder:
 
     def _extract(self, tracklets: list, *, progress: bool = False, **loaders: Any) -> np.ndarray:
         from m3dreid.evaluation.extract import extract_features
+        from m3dreid.utils.fast_paths import fast_paths
 
         with torch.no_grad():
             feats = extract_features(
@@ -133,7 +134,7 @@ class Embedder:
                 chunk_size=self.chunk_size,
                 device=self.device,
                 flip=self.config.eval.flip,
-                amp=self.config.train.amp,
+                **fast_paths(self.config.train, self.device).extract_kwargs(),
                 progress=progress,
                 **loaders,
             )

@@ -88,9 +88,10 @@ class TrainConfig:
     triplet_margin: float = 0.3
     triplet_weight: float = 1.0
     iters_per_epoch: int = 0  # 0 = one pass over the identities
-    amp: bool = True  # bf16/fp16 autocast, only on CUDA
-    channels_last: bool = True  # only on CUDA
-    compile: bool = False  # torch.compile the model (CUDA)
+    amp: bool = True  # bf16 autocast (on CUDA; on a CPU only with fast_paths_on_cpu)
+    channels_last: bool = True  # channels_last weights (on CUDA; on a CPU only with fast_paths_on_cpu)
+    compile: bool = False  # torch.compile the model (on CUDA; on a CPU only with fast_paths_on_cpu)
+    fast_paths_on_cpu: bool = False  # honour amp / channels_last / compile on a CPU too (tests of those paths)
     seed: int = 0
     classifier_init_std: float = 0.0  # re-draw the softmax classifier's rows N(0, std) before training (0 = builder's)
     device: str = "auto"  # auto | cpu | cuda | cuda:N

@@ -43,6 +43,7 @@ from m3dreid.engine.checkpoint import (
     save_training_state,
 )
 from m3dreid.engine.diagnostics import NORM_COLUMNS, check_temporal_weights, temporal_norms
+from m3dreid.utils.fast_paths import fast_paths, to_channels_last
 from m3dreid.engine.losses import build_loss
 from m3dreid.engine.optim import build_optimizer, build_scheduler
 from m3dreid.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
@@ -96,13 +97,6 @@ class _StopRequests:
         self._previous.clear()
 
 
-def _to_channels_last(model: nn.Module) -> None:
-    # Module.to(memory_format=...) only knows 4D tensors; Conv3d weights need the 3D variant.
-    for param in model.parameters():
-        if param.dim() == 4:
-            param.data = param.data.contiguous(memory_format=torch.channels_last)
-        elif param.dim() == 5:
-            param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
 
 
 @dataclass
@@ -176,13 +170,13 @@ class Trainer:
         self.evaluate_fn = evaluate_fn
         self.meta = dict(meta or {})  # saved in checkpoints, e.g. num_classes for rebuilding the model
         self.device = resolve_device(tc.device) if device is None else torch.device(device)
-        on_cuda = self.device.type == "cuda"
-        self.amp = tc.amp and on_cuda
+        self.fast = fast_paths(tc, self.device)  # amp / channels_last / compile: on CUDA, or anywhere when asked
+        self.amp = self.fast.amp
         self.module = model.to(self.device)  # the bare model: its state_dict is what checkpoints hold
-        if tc.channels_last and on_cuda:
-            _to_channels_last(self.module)
+        if self.fast.channels_last:
+            to_channels_last(self.module)
         self.model = wrap_model(self.module) if wrap_model else self.module
-        if tc.compile and on_cuda:
+        if self.fast.compile:
             self.model = torch.compile(self.model)
         self.loss_fn = build_loss(kind=tc.loss, triplet_margin=tc.triplet_margin, triplet_weight=tc.triplet_weight)
         self.optimizer = build_optimizer(

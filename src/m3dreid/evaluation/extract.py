@@ -72,8 +72,9 @@ def _check_frames(frames: torch.Tensor, expected: int, tracklet: Any) -> torch.T
 
 
 def _autocast(device: torch.device, amp: bool):
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    # the caller decides where bf16 applies (engine.fast_paths: CUDA, or a CPU when asked); autocast works on both
+    if amp:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -88,12 +89,15 @@ def extract_tracklet(
     device: torch.device | str = "cpu",
     flip: bool = False,
     amp: bool = False,
+    frame_features_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """``(D,)`` float32 feature of one whole tracklet (a ``(T, C, H, W)`` tensor when no loader is given).
 
     ``flip``: the feature is the mean of the features of the frames and of their mirror images.
+    ``frame_features_fn``: what runs ``model.frame_features`` (e.g. its ``torch.compile``'d form).
     """
     device = torch.device(device)
+    frame_features = frame_features_fn or model.frame_features
     radius = int(getattr(model, "temporal_radius", 0))
     whole = None
     if load_frames_fn is None:
@@ -118,7 +122,7 @@ def extract_tracklet(
         for mirrored in views:
             x = clip.flip(-1) if mirrored else clip
             with _autocast(device, amp):
-                feats = model.frame_features(x)  # (1, W, d)
+                feats = frame_features(x)  # (1, W, d)
             if mirrored not in kept:
                 kept[mirrored] = feats.new_empty(1, num, feats.shape[2])  # (1, T, d)
             start = w_start + k_start
@@ -144,17 +148,27 @@ def extract_features(
     device: torch.device | str | None = "auto",
     flip: bool = False,
     amp: bool = False,
+    channels_last: bool = False,
+    compile: bool = False,
     progress: bool = False,
 ) -> torch.Tensor:
     """``(N, D)`` float32 CPU features of every tracklet, in order (a dataset: its query tracklets, then gallery).
 
     ``device="auto"`` runs where the model's parameters are; any other device moves the model there. The model is
-    switched to eval mode for the call and restored afterwards. ``amp`` uses bf16 autocast on CUDA (ignored on CPU).
+    switched to eval mode for the call and restored afterwards. The fast paths apply on whatever device they are
+    asked for (callers take them from :func:`m3dreid.utils.fast_paths.fast_paths`, which keeps them to CUDA unless
+    ``train.fast_paths_on_cpu``): ``amp`` = bf16 autocast, ``channels_last`` converts the model's weights in place,
+    ``compile`` runs ``frame_features`` through ``torch.compile(dynamic=True)`` (window lengths vary per tracklet).
     """
     tracklets = tracklets_of(tracklets_or_dataset)
     params = next(model.parameters(), None)
     dev = resolve_device(device, like=params)  # auto: where the parameters are
     model.to(dev)
+    if channels_last:
+        from m3dreid.utils.fast_paths import to_channels_last
+
+        to_channels_last(model)
+    frame_features_fn = torch.compile(model.frame_features, dynamic=True) if compile else None
     was_training = model.training
     model.eval()
     iterator: Any = tracklets
@@ -173,6 +187,7 @@ def extract_features(
                 device=dev,
                 flip=flip,
                 amp=amp,
+                frame_features_fn=frame_features_fn,
             ).cpu()
             for t in iterator
         ]

@@ -111,14 +111,18 @@ def dataset_features(
     **overrides: Any,
 ) -> FeatureSet:
     """:func:`features_from_dataset` as a run's config says: frames read per ``config.data``, ``config.eval``'s
-    chunk size and flip, ``config.train.amp``; ``overrides`` replace any of those extraction keywords."""
+    chunk size and flip, the fast paths ``config.train`` asks for that apply on the device
+    (:func:`m3dreid.utils.fast_paths.fast_paths`); ``overrides`` replace any of those extraction keywords."""
     from m3dreid.data.loader import load_frames
+    from m3dreid.utils.device import resolve_device
+    from m3dreid.utils.fast_paths import fast_paths
 
+    params = next(model.parameters(), None)
     kwargs = {
         "load_frames_fn": lambda tracklet, indices: load_frames(tracklet, config.data, indices),
         "chunk_size": config.eval.chunk_size,
         "flip": config.eval.flip,
-        "amp": config.train.amp,
+        **fast_paths(config.train, resolve_device(device, like=params)).extract_kwargs(),
         "device": device,
         "progress": progress,
         **overrides,
