@@ -68,9 +68,18 @@ def time_interleaved(
 
 
 def time_rounds(
-    fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, rounds: int
+    fns: dict[str, Callable[[], object]],
+    *,
+    device: torch.device,
+    warmup: int,
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
-    """Seconds of every timed call of each function, round by round (index i of every list = round i)."""
+    """Seconds of every timed call of each function, round by round (index i of every list = round i).
+
+    ``clock=time.process_time`` times the CPU seconds this process used (CPU only): on a machine shared with other
+    jobs a neighbour takes the core away without adding to that count (it still slows us through shared caches).
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -79,10 +88,10 @@ def time_rounds(
     for _ in range(rounds):
         for name, fn in fns.items():
             sync(device)
-            start = time.perf_counter()
+            start = clock()
             fn()
             sync(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return times
 
 

@@ -73,6 +73,7 @@ class DataConfig:
     workers: int = 2  # DataLoader worker processes
     with_flow: bool = False  # add 2 optical-flow channels (for the A&O two-stream baseline)
     flow_cache: str = ""  # folder for cached optical flow ('' = a .m3dreid_flow folder beside each tracklet's frames)
+    cache: str = ""  # packed frame cache file from `m3dreid cache` (decoded frames at height x width; '' = JPEGs)
 
 
 @dataclass(frozen=True)

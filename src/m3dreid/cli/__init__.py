@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "demo": "demo",
     "experiment": "experiment",
+    "cache": "cache",
     "make-synthetic": "make_synthetic",
     "make-scene": "make_scene",
     "make-people": "make_people",

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from m3dreid.data.base import DatasetError, Tracklet, VideoDataset
 from m3dreid.data.flow import FLOW_SCALE, tracklet_flow
+from m3dreid.data.frame_cache import open_frame_cache
 from m3dreid.data.samplers import PKBatchSampler
 from m3dreid.data.transforms import normalize, random_erase, read_frames
 
@@ -44,7 +45,9 @@ def load_frames(
         raise DatasetError(f"empty tracklet (pid {tracklet.pid}, camera {tracklet.camid})")
     h, w = data_cfg.height, data_cfg.width
     idx = np.arange(len(tracklet.frames)) if indices is None else np.asarray(indices)
-    images = read_frames([tracklet.frames[i] for i in idx], h, w)  # (T, H, W, 3)
+    images = _cached_frames(tracklet, data_cfg, idx) if getattr(data_cfg, "cache", "") else None
+    if images is None:
+        images = read_frames([tracklet.frames[i] for i in idx], h, w)  # (T, H, W, 3)
     if flip:
         images = images[:, :, ::-1]
     rgb = normalize(images, data_cfg.mean, data_cfg.std)  # (T, 3, H, W)
@@ -56,6 +59,16 @@ def load_frames(
         flow = flow[..., ::-1] * np.array([-1.0, 1.0], np.float32)[:, None, None]  # mirror, negate dx
     flow = torch.from_numpy(np.ascontiguousarray(flow / FLOW_SCALE, dtype=np.float32))
     return torch.cat([rgb, flow], dim=1)  # (T, 5, H, W)
+
+
+def _cached_frames(tracklet: Tracklet, data_cfg, idx: np.ndarray) -> np.ndarray | None:
+    """Frames from the packed cache ``data.cache``; None for a tracklet of a split it does not hold (test
+    tracklets with a train-only cache are decoded from their files)."""
+    cache = open_frame_cache(data_cfg.cache, data_cfg.root)
+    images = cache.frames(tracklet, idx, data_cfg.height, data_cfg.width)
+    if images is None and set(cache.splits) >= {"query", "gallery"}:
+        raise DatasetError(f"{cache.path}: no frames cached for tracklet {tracklet.frames[0]} (rebuild the cache)")
+    return images
 
 
 def load_tracklet(tracklet: Tracklet, data_cfg) -> torch.Tensor:
@@ -154,6 +167,8 @@ def build_train_loader(
         num_batches=num_batches,
         neighbours_per_id=data_cfg.neighbours_per_id,
     )
+    if getattr(data_cfg, "cache", ""):  # a cache built from another source / size is an error here, not a wrong clip
+        open_frame_cache(data_cfg.cache, data_cfg.root).check(dataset, data_cfg)
     workers = data_cfg.workers
     return DataLoader(
         ClipDataset(dataset.train, data_cfg),
