@@ -28,6 +28,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# one GPU's first run: CUDA tests, speed table, 200 training steps, NCCL DDP; prints "no CUDA device" on a CPU
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 

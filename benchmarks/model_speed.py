@@ -78,12 +78,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batches", default=None, help="inference clip batch sizes, e.g. 1,8,32")
     parser.add_argument("--seq-lens", default=None, help="frames per clip, e.g. 8,16")
     parser.add_argument("--train-batch", type=int, default=None, help="clips per training step")
+    parser.add_argument("--train-batches", default=None, help="several training batch sizes, e.g. 4,16")
     parser.add_argument("--train-seq-len", type=int, default=None, help="frames per training clip")
     parser.add_argument("--depth", type=int, default=50, help="ResNet depth of every model")
     parser.add_argument("--base-channels", type=int, default=64, help="ResNet width (64 = standard)")
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None, help="timed calls per model (medians are reported)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant on CUDA")
+    parser.add_argument("--compile-models", default="", help="comma list: only these get the compile variant")
+    parser.add_argument(
+        "--compile-batches",
+        default="",
+        help="comma list: inference batch sizes of the compile variant (training: the largest batch only)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     parser.add_argument(
         "--clock",
@@ -107,6 +114,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.seq_lens = parse_ints(args.seq_lens or ("4,8" if quick else "8,16"))
     args.train_batch = args.train_batch or (2 if quick else 8)
     args.train_seq_len = args.train_seq_len or (4 if quick else 16)
+    args.train_batches = parse_ints(args.train_batches) if args.train_batches else [args.train_batch]
+    args.compile_batches = parse_ints(args.compile_batches) if args.compile_batches else []
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
     args.rounds = args.rounds if args.rounds is not None else (4 if quick else 10)
     return args
@@ -124,6 +133,8 @@ def _prepare(model: torch.nn.Module, variant: Variant, device: torch.device) -> 
 def _models(names: list[str], args: argparse.Namespace, variant: Variant, device: torch.device, *, train: bool) -> dict:
     torch.manual_seed(0)
     models = {}
+    if variant.compile and args.compile_models:  # compiling is minutes a model on a GPU box: only the ones asked for
+        names = [n for n in names if n in args.compile_models.split(",")]
     for name in names:
         model = build_model(name, num_classes=625, depth=args.depth, base_channels=args.base_channels)
         models[name] = _prepare(model.train(train), variant, device)
@@ -151,10 +162,11 @@ def _fps_stats(seconds: dict[str, list[float]], frames_per_call: int) -> dict:
 
 
 def _ratio_cells(row: dict, names: list[str]) -> list[str]:
-    cells = [f"{row['fps'][n]:,.1f}" for n in names]
+    """Frames/s and ratio cells; '-' for a model the row did not time (e.g. not compiled)."""
+    cells = [f"{row['fps'][n]:,.1f}" if n in row["fps"] else "-" for n in names]
     for n in names[1:]:
-        r = row["ratio"][n]
-        cells.append(f"{r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})")
+        r = row["ratio"].get(n)
+        cells.append(f"{r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})" if r else "-")
     return cells
 
 
@@ -162,6 +174,8 @@ def bench_inference(args: argparse.Namespace, variant: Variant, device: torch.de
     models = _models(args.model_names, args, variant, device, train=False)
     results = []
     for batch in args.batches:
+        if variant.compile and args.compile_batches and batch not in args.compile_batches:
+            continue
         for frames in args.seq_lens:
             fns = {}
             for name, model in models.items():
@@ -189,7 +203,14 @@ def bench_train(args: argparse.Namespace, variant: Variant, device: torch.device
 
     loss_fn = build_loss(kind="softmax")
     models = _models(args.train_model_names, args, variant, device, train=True)
-    batch, frames = args.train_batch, args.train_seq_len
+    batches = args.train_batches
+    if variant.compile and args.compile_batches:  # --compile-batches: compiled training at the largest batch only
+        batches = [max(batches)]
+    return [_bench_train_batch(args, variant, device, models, loss_fn, batch) for batch in batches]
+
+
+def _bench_train_batch(args, variant: Variant, device: torch.device, models: dict, loss_fn, batch: int) -> dict:
+    frames = args.train_seq_len
     fns = {}
     for name, model in models.items():
         channels = getattr(model, "in_channels", 3)
@@ -211,7 +232,7 @@ def bench_train(args: argparse.Namespace, variant: Variant, device: torch.device
     seconds = time_rounds(fns, device=device, warmup=args.warmup, rounds=args.rounds, clock=_clock(args, device))
     stats = _fps_stats(seconds, batch * frames)
     logging.info("train %s B=%d T=%d: %s", variant.name, batch, frames, stats)
-    return [{"variant": variant.name, "batch": batch, "frames": frames, **stats}]
+    return {"variant": variant.name, "batch": batch, "frames": frames, **stats}
 
 
 def print_table(title: str, rows: list[dict], names: list[str]) -> None:

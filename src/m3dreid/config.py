@@ -74,6 +74,7 @@ class DataConfig:
     with_flow: bool = False  # add 2 optical-flow channels (for the A&O two-stream baseline)
     flow_cache: str = ""  # folder for cached optical flow ('' = a .m3dreid_flow folder beside each tracklet's frames)
     cache: str = ""  # packed frame cache file from `m3dreid cache` (decoded frames at height x width; '' = JPEGs)
+    uint8_clips: bool = False  # workers send uint8 frames, normalised on the training device (4x fewer bytes)
 
 
 @dataclass(frozen=True)

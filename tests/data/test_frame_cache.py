@@ -140,3 +140,20 @@ def test_cache_command(source, tmp_path, capsys):
     assert main(["cache", "-c", str(config), "--out", str(tmp_path / "x.m3dcache")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("m3dreid cache: ") and "missing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_uint8_clips_normalised_on_the_device_equal_the_float_clips(source):
+    from m3dreid.data.loader import on_device
+
+    dataset, cfg, path = source
+    floats = dataclasses.replace(cfg, hflip=0.5, random_erasing=0.9)
+    for cached in ("", str(path)):
+        small = dataclasses.replace(floats, uint8_clips=True, cache=cached)
+        raw = next(iter(build_train_loader(dataset, small, seed=4)))
+        assert raw[0].dtype == torch.uint8 and raw[0].shape == (4, 6, 32, 16, 3) and raw[3].shape == (4, 4)
+        assert (raw[3][:, 2] > 0).any()  # some clips carry an erasing box
+        got = list(on_device(build_train_loader(dataset, small, seed=4), small, "cpu"))
+        want = list(build_train_loader(dataset, floats, seed=4))
+        assert len(got) == len(want) == 2
+        for (a, pa, _), (b, pb, _) in zip(got, want, strict=True):
+            assert a.dtype == torch.float32 and torch.equal(a, b) and torch.equal(pa, pb)

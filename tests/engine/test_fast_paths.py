@@ -10,6 +10,7 @@ temporal layers change the result. torch.compile tests carry the ``compile`` mar
 from __future__ import annotations
 
 import csv
+import math
 
 import pytest
 import torch
@@ -133,3 +134,32 @@ def test_compiled_m3d_training_steps_match_eager(tmp_path):
     trainer, compiled, _ = run_trainer(tmp_path / "compiled", "m3d_resnet18", compile=True, fast_paths_on_cpu=True)
     assert type(trainer.model).__name__ == "OptimizedModule"
     assert compiled == pytest.approx(eager, rel=1e-4, abs=1e-5)
+
+
+# ---- on a GPU (benchmarks/gpu_check.py runs these with `pytest -m cuda`; skipped without CUDA) --------------------
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.mark.cuda
+@needs_cuda
+@pytest.mark.parametrize("name", ["resnet18_2d", "m3d_resnet18"])
+def test_cuda_trainer_bf16_channels_last_is_close_to_cpu_fp32(tmp_path, name):
+    _, cpu, _ = run_trainer(tmp_path / "cpu", name)
+    trainer, gpu, dtypes = run_trainer(tmp_path / "gpu", name, device="cuda", amp=True, channels_last=True)
+    assert trainer.device.type == "cuda" and set(dtypes) == {torch.bfloat16}
+    assert trainer.module.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(gpu, cpu, strict=True):
+        assert math.isfinite(a) and abs(a - b) <= 0.03 * abs(b), (gpu, cpu)
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_extraction_bf16_compiled_channels_last_is_close_to_cpu_fp32():
+    clips = _tracklets([3, 9, 20])
+    cpu = extract_features(make_model("m3d_resnet18", num_classes=0).eval(), clips, chunk_size=6)
+    model = make_model("m3d_resnet18", num_classes=0).eval().cuda()
+    eager = extract_features(model, clips, chunk_size=6)  # fp32 (TF32 convolutions allowed: about 1e-3)
+    assert ((eager - cpu).norm(dim=1) / cpu.norm(dim=1)).max() < 1e-2
+    torch._dynamo.reset()
+    fast = extract_features(model, clips, chunk_size=6, amp=True, channels_last=True, compile=True)
+    assert ((fast - cpu).norm(dim=1) / cpu.norm(dim=1)).max() < 0.05

@@ -22,9 +22,18 @@ from m3dreid.data.base import DatasetError, Tracklet, VideoDataset
 from m3dreid.data.flow import FLOW_SCALE, tracklet_flow
 from m3dreid.data.frame_cache import open_frame_cache
 from m3dreid.data.samplers import PKBatchSampler
-from m3dreid.data.transforms import normalize, random_erase, read_frames
+from m3dreid.data.transforms import erase_box, normalize, normalize_batch, random_erase, read_frames
 
-__all__ = ["ClipDataset", "TrackletDataset", "build_train_loader", "load_tracklet", "clip_indices", "load_frames"]
+__all__ = [
+    "ClipDataset",
+    "TrackletDataset",
+    "build_train_loader",
+    "load_tracklet",
+    "clip_indices",
+    "load_frames",
+    "load_images",
+    "on_device",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +50,9 @@ def load_frames(
 
     ``flip`` mirrors the clip (and negates the flow's x component) before normalisation, on the uint8 frames.
     """
-    if not tracklet.frames:
-        raise DatasetError(f"empty tracklet (pid {tracklet.pid}, camera {tracklet.camid})")
     h, w = data_cfg.height, data_cfg.width
     idx = np.arange(len(tracklet.frames)) if indices is None else np.asarray(indices)
-    images = _cached_frames(tracklet, data_cfg, idx) if getattr(data_cfg, "cache", "") else None
-    if images is None:
-        images = read_frames([tracklet.frames[i] for i in idx], h, w)  # (T, H, W, 3)
-    if flip:
-        images = images[:, :, ::-1]
+    images = load_images(tracklet, data_cfg, idx, flip=flip)  # (T, H, W, 3)
     rgb = normalize(images, data_cfg.mean, data_cfg.std)  # (T, 3, H, W)
     if not data_cfg.with_flow:
         return rgb
@@ -59,6 +62,18 @@ def load_frames(
         flow = flow[..., ::-1] * np.array([-1.0, 1.0], np.float32)[:, None, None]  # mirror, negate dx
     flow = torch.from_numpy(np.ascontiguousarray(flow / FLOW_SCALE, dtype=np.float32))
     return torch.cat([rgb, flow], dim=1)  # (T, 5, H, W)
+
+
+def load_images(tracklet: Tracklet, data_cfg, idx: Sequence[int], *, flip: bool = False) -> np.ndarray:
+    """Frames ``idx`` of ``tracklet`` as ``(T, H, W, 3)`` RGB uint8 at the config's size, from ``data.cache`` when
+    it holds them, else decoded from the files; ``flip`` mirrors them."""
+    if not tracklet.frames:
+        raise DatasetError(f"empty tracklet (pid {tracklet.pid}, camera {tracklet.camid})")
+    idx = np.asarray(idx)
+    images = _cached_frames(tracklet, data_cfg, idx) if getattr(data_cfg, "cache", "") else None
+    if images is None:
+        images = read_frames([tracklet.frames[i] for i in idx], data_cfg.height, data_cfg.width)  # (T, H, W, 3)
+    return np.ascontiguousarray(images[:, :, ::-1]) if flip else images
 
 
 def _cached_frames(tracklet: Tracklet, data_cfg, idx: np.ndarray) -> np.ndarray | None:
@@ -88,13 +103,17 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.tracklets)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, item: tuple[int, int]) -> tuple:
         index, seed = item
         t = self.tracklets[index]
         rng = np.random.default_rng(seed)
         n, T = len(t.frames), self.cfg.seq_len
         start = int(rng.integers(0, n - T + 1)) if n >= T else int(rng.integers(0, n))
         flip, erase = rng.random() < self.cfg.hflip, rng.random() < self.cfg.random_erasing
+        if getattr(self.cfg, "uint8_clips", False):  # normalised (and erased) later, on the training device
+            images = load_images(t, self.cfg, clip_indices(n, T, start), flip=flip)  # (T, H, W, 3)
+            box = erase_box(rng, self.cfg.height, self.cfg.width) if erase else None
+            return torch.from_numpy(images), t.pid, t.camid, torch.tensor(box or (0, 0, 0, 0))
         clip = load_frames(t, self.cfg, clip_indices(n, T, start), flip=flip)  # (T, C, H, W)
         if erase:
             clip = random_erase(clip, rng)
@@ -142,6 +161,30 @@ class TrackletDataset(Dataset):
         return load_tracklet(t, self.cfg), t.pid, t.camid
 
 
+class on_device:  # noqa: N801  (used like a function: on_device(loader, data_cfg, device))
+    """The training loader's batches on ``device`` as ``(clips (B, T, C, H, W) float, pids, camids)``.
+
+    With ``data.uint8_clips`` the workers send uint8 frames and erasing boxes (a quarter of the bytes to copy
+    between processes and to the GPU) and they are normalised here, on the device, to exactly the clips the float
+    path gives; otherwise the batches pass through unchanged (the trainer moves them). Iterable again every epoch,
+    with the loader's ``len``.
+    """
+
+    def __init__(self, batches, data_cfg, device: torch.device | str) -> None:
+        self.batches, self.cfg, self.device = batches, data_cfg, torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        if not getattr(self.cfg, "uint8_clips", False):
+            yield from self.batches
+            return
+        for frames, pids, camids, boxes in self.batches:
+            frames = frames.to(self.device, non_blocking=True)  # (B, T, H, W, 3) uint8
+            yield normalize_batch(frames, self.cfg.mean, self.cfg.std, boxes), pids, camids
+
+
 def _worker_init(worker_id: int) -> None:
     # one decoding thread a worker: the workers are the parallelism, nested thread pools only contend
     cv2.setNumThreads(1)
@@ -167,6 +210,8 @@ def build_train_loader(
         num_batches=num_batches,
         neighbours_per_id=data_cfg.neighbours_per_id,
     )
+    if getattr(data_cfg, "uint8_clips", False) and data_cfg.with_flow:
+        raise DatasetError("data.uint8_clips: optical-flow channels (data.with_flow) are float; use one or the other")
     if getattr(data_cfg, "cache", ""):  # a cache built from another source / size is an error here, not a wrong clip
         open_frame_cache(data_cfg.cache, data_cfg.root).check(dataset, data_cfg)
     workers = data_cfg.workers

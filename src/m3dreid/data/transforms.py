@@ -16,7 +16,15 @@ import torch
 
 from m3dreid.data.base import DatasetError
 
-__all__ = ["read_frame", "read_frames", "normalize", "hflip_clip", "random_erase", "erase_box"]
+__all__ = [
+    "read_frame",
+    "read_frames",
+    "normalize",
+    "normalize_batch",
+    "hflip_clip",
+    "random_erase",
+    "erase_box",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,27 @@ def normalize(frames: np.ndarray, mean: Sequence[float], std: Sequence[float]) -
         np.multiply(frames[..., c], np.float32(1.0 / (255.0 * std[c])), out=out[:, c], dtype=np.float32)
         out[:, c] -= np.float32(mean[c] / std[c])
     return torch.from_numpy(out)
+
+
+def normalize_batch(
+    frames: torch.Tensor, mean: Sequence[float], std: Sequence[float], boxes: torch.Tensor | None = None
+) -> torch.Tensor:
+    """:func:`normalize` (and the erasing boxes) for a batch, on whatever device ``frames`` is (e.g. the GPU).
+
+    ``frames``: ``(B, T, H, W, 3)`` uint8; ``boxes``: ``(B, 4)`` int ``(y0, x0, y1, x1)`` per clip, ``y1 = 0`` for
+    none. Returns ``(B, T, 3, H, W)`` float32 equal, bit for bit, to normalising each clip with :func:`normalize`
+    then :func:`random_erase` (the same float32 scale and offset, applied as two separate operations).
+    """
+    b, t, h, w, _ = frames.shape
+    out = torch.empty((b, t, 3, h, w), dtype=torch.float32, device=frames.device)  # (B, T, 3, H, W)
+    for c in range(3):
+        out[:, :, c] = frames[..., c]
+        out[:, :, c].mul_(float(np.float32(1.0 / (255.0 * std[c])))).sub_(float(np.float32(mean[c] / std[c])))
+    if boxes is not None:
+        for i, (y0, x0, y1, x1) in enumerate(boxes.tolist()):
+            if y1 > 0:
+                out[i, ..., y0:y1, x0:x1] = 0.0
+    return out
 
 
 def hflip_clip(clip: torch.Tensor, flow_channels: int = 0) -> torch.Tensor:

@@ -47,7 +47,13 @@ def classifier_similarity(model: nn.Module) -> Any:
 
 
 def make_epoch_loader(
-    dataset: Any, config: Config, *, rank: int = 0, world_size: int = 1, model: nn.Module | None = None
+    dataset: Any,
+    config: Config,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    model: nn.Module | None = None,
+    device: str | None = None,
 ) -> Callable[[int], Iterable]:
     """``epoch -> batches``: one P x K loader whose batches depend on the run seed and the epoch only (exact resume).
 
@@ -56,6 +62,7 @@ def make_epoch_loader(
     (hard-identity mining; a resumed run restores those weights first, so it still replays the same batches).
     """
     from m3dreid.data import build_train_loader
+    from m3dreid.data.loader import on_device
 
     steps = config.train.iters_per_epoch
     loader = build_train_loader(
@@ -67,11 +74,15 @@ def make_epoch_loader(
         num_batches=steps * world_size if steps > 0 else None,
     )
 
+    batches = loader
+    if config.data.uint8_clips:  # uint8 frames from the workers, normalised on the training device
+        batches = on_device(loader, config.data, resolve_device(device or config.train.device))
+
     def epoch_loader(epoch: int) -> Iterable:
         loader.batch_sampler.set_epoch(epoch)
         if config.data.neighbours_per_id > 1 and model is not None:
             loader.batch_sampler.set_similarity(classifier_similarity(model))
-        return loader
+        return batches
 
     return epoch_loader
 
@@ -132,7 +143,7 @@ def train_from_config(
         config=config,
         run_dir=run_dir,
         epoch_loader=make_epoch_loader(
-            dataset, config, rank=dist_info.rank, world_size=dist_info.world_size, model=model
+            dataset, config, rank=dist_info.rank, world_size=dist_info.world_size, model=model, device=device
         ),
         device=device,
         is_main=dist_info.is_main,
