@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile speed rows")
     parser.add_argument("--steps", type=int, default=TRAIN_STEPS, help="training steps of the train200 step")
     parser.add_argument("--only", default="", help="comma list of steps to run (tests,speed,train200,ddp)")
+    parser.add_argument("--quick", action="store_true", help="accepted for run_all.py; the check has one size")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)  # internal: run one step in this process
     return parser.parse_args(argv)
 
