@@ -8,10 +8,11 @@ erasing, normalisation, collation) is timed with 0, 1 and 2 workers, reading the
 figure is the median over the rounds, with the lowest and highest round. Also: raw ``cv2.imread`` and
 ``load_tracklet`` (test time). Compare with what a model consumes (NOTES: M3D ResNet-50 training on one H100 takes
 about 2,000 frames/s fp32, 3,500 bf16): the last column is the number of workers at this per-worker rate needed to
-feed 3,500 frames/s. With 0 workers the main process does the loading (counted as one worker). "cache + uint8" is
-``data.cache`` with ``data.uint8_clips``: the workers send uint8 frames and erasing boxes and the clips are normalised
-on the training device (``loader.on_device``, not timed here: on a GPU it is a few elementwise kernels a batch), so
-a worker only copies frames out of the map and collates a quarter of the bytes.
+feed 3,500 frames/s. With 0 workers the main process does the loading (counted as one worker), and the rows "per CPU
+second" divide by this process's CPU time instead of wall time: what one dedicated core gives, whatever the load.
+"cache + uint8" is ``data.cache`` with ``data.uint8_clips``: the workers send uint8 frames and erasing boxes and the
+clips are normalised on the training device (``loader.on_device``, not timed here: on a GPU it is a few elementwise
+kernels a batch), so a worker only copies frames out of the map and collates a quarter of the bytes.
 """
 
 from __future__ import annotations
@@ -54,15 +55,16 @@ def write_tracklets(root: Path, ids: int, per_id: int, frames: int, seed: int = 
     return out
 
 
-def _loader_rate(ds: VideoDataset, cfg: DataConfig, batches: int) -> float:
-    """Frames/s of ``batches`` training batches after the first (worker start-up is not counted)."""
+def _loader_rate(ds: VideoDataset, cfg: DataConfig, batches: int) -> tuple[float, float]:
+    """Frames/s of ``batches`` training batches after the first (worker start-up is not counted): per wall second,
+    and per CPU second of this process (with 0 workers, what one worker's core would give on an idle machine)."""
     it = iter(build_train_loader(ds, cfg, seed=0, num_batches=batches + 1))
     next(it)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     frames = sum(next(it)[0].shape[0] for _ in range(batches)) * cfg.seq_len
-    rate = frames / (time.perf_counter() - start)
+    rate, cpu_rate = frames / (time.perf_counter() - start), frames / max(time.process_time() - cpu, 1e-9)
     del it
-    return rate
+    return rate, cpu_rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,9 +101,21 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([f"cache build ({len(train)} tracklets, 1 process)", "-", "0", f"{build_rate:,.0f}", "-", "-", "-"])
         for workers in args.workers:
             rates: dict[str, list[float]] = {name: [] for name in sources}
+            cpu_rates: dict[str, list[float]] = {name: [] for name in sources}
             for _ in range(rounds):
                 for name, cfg in sources.items():
-                    rates[name].append(_loader_rate(ds, dataclasses.replace(cfg, workers=workers), batches))
+                    wall, cpu = _loader_rate(ds, dataclasses.replace(cfg, workers=workers), batches)
+                    rates[name].append(wall)
+                    cpu_rates[name].append(cpu)
+            if workers == 0:  # the main process did all the work: its CPU time is the loading cost
+                for name, values in cpu_rates.items():
+                    speedups = [c / j for c, j in zip(values, cpu_rates["JPEG"], strict=True)]
+                    speedup = f"{statistics.median(speedups):.1f}x ({min(speedups):.1f}-{max(speedups):.1f})"
+                    med = statistics.median(values)
+                    rows.append([
+                        "same, per CPU second", name, "0", f"{med:,.0f} ({min(values):,.0f}-{max(values):,.0f})",
+                        f"{med:,.0f}", speedup if name != "JPEG" else "-", f"{GPU_FRAMES_PER_S / med:.1f}",
+                    ])  # fmt: skip
             for name, values in rates.items():
                 med = statistics.median(values)
                 per_worker = med / max(1, workers)
