@@ -212,6 +212,10 @@ def build_train_loader(
     )
     if getattr(data_cfg, "uint8_clips", False) and data_cfg.with_flow:
         raise DatasetError("data.uint8_clips: optical-flow channels (data.with_flow) are float; use one or the other")
+    if getattr(data_cfg, "uint8_clips", False) and (data_cfg.shift_px > 0 or data_cfg.color_jitter > 0):
+        # these act on the normalised float clip; on the device they are not implemented (yet)
+        raise DatasetError("data.uint8_clips does not apply data.shift_px / data.color_jitter: set them to 0 or leave "
+                           "data.uint8_clips off")  # fmt: skip
     if getattr(data_cfg, "cache", ""):  # a cache built from another source / size is an error here, not a wrong clip
         open_frame_cache(data_cfg.cache, data_cfg.root).check(dataset, data_cfg)
     workers = data_cfg.workers
