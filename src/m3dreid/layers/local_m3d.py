@@ -98,12 +98,15 @@ def _shift_sum_forward(
     c = kc // k_maps
     y6 = y.view(batch, t, k_maps, c, h, w)  # (B, T, K, C, H, W)
     centre = y6[:, :, offsets.index(0)]  # (B, T, C, H, W)
+    # result: a fresh (B*T, C, H, W) tensor, filled through its (B, T, C, H, W) view (returning the tensor, not a
+    # view of it, lets callers modify it in place, e.g. an inplace ReLU after a custom autograd Function)
     if base is not None:
-        out = base.view(batch, t, c, h, w) + centre  # (B, T, C, H, W), a fresh tensor
+        result = torch.empty_like(base, dtype=torch.promote_types(base.dtype, y.dtype))
+        out = torch.add(base.view(batch, t, c, h, w), centre, out=result.view(batch, t, c, h, w))
     else:
         fmt = torch.channels_last if _is_channels_last(y) else torch.contiguous_format
-        out = torch.empty((n_maps, c, h, w), dtype=y.dtype, device=y.device, memory_format=fmt)
-        out = out.view(batch, t, c, h, w).copy_(centre)  # (B, T, C, H, W)
+        result = torch.empty((n_maps, c, h, w), dtype=y.dtype, device=y.device, memory_format=fmt)
+        out = result.view(batch, t, c, h, w).copy_(centre)  # (B, T, C, H, W)
     for k, off in enumerate(offsets):
         if off == 0:
             continue
@@ -120,7 +123,7 @@ def _shift_sum_forward(
                 out[:, t - edge :] += src[:, t - 1 :]
             else:
                 out[:, :edge] += src[:, :1]
-    return out.view(n_maps, c, h, w)  # (B*T, C, H, W)
+    return result  # (B*T, C, H, W)
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:
