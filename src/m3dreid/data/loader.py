@@ -73,7 +73,12 @@ def load_images(tracklet: Tracklet, data_cfg, idx: Sequence[int], *, flip: bool 
     images = _cached_frames(tracklet, data_cfg, idx) if getattr(data_cfg, "cache", "") else None
     if images is None:
         images = read_frames([tracklet.frames[i] for i in idx], data_cfg.height, data_cfg.width)  # (T, H, W, 3)
-    return np.ascontiguousarray(images[:, :, ::-1]) if flip else images
+    if not flip:
+        return images
+    mirrored = np.empty_like(images)  # cv2.flip per frame: a SIMD copy (numpy's reversed-stride copy is ~10x slower)
+    for i in range(len(images)):
+        mirrored[i] = cv2.flip(images[i], 1)
+    return mirrored
 
 
 def _cached_frames(tracklet: Tracklet, data_cfg, idx: np.ndarray) -> np.ndarray | None:
