@@ -63,6 +63,7 @@ def make_epoch_loader(
     """
     from m3dreid.data import build_train_loader
     from m3dreid.data.loader import on_device
+    from m3dreid.utils.device import resolve_device
 
     steps = config.train.iters_per_epoch
     loader = build_train_loader(

@@ -43,11 +43,11 @@ from m3dreid.engine.checkpoint import (
     save_training_state,
 )
 from m3dreid.engine.diagnostics import NORM_COLUMNS, check_temporal_weights, temporal_norms
-from m3dreid.utils.fast_paths import fast_paths, to_channels_last
 from m3dreid.engine.losses import build_loss
 from m3dreid.engine.optim import build_optimizer, build_scheduler
 from m3dreid.engine.seeding import capture_rng_state, restore_rng_state, seed_everything
 from m3dreid.utils.device import resolve_device
+from m3dreid.utils.fast_paths import fast_paths, to_channels_last
 from m3dreid.utils.io import atomic_write_text, remove_stale_temp_files
 
 __all__ = ["Trainer", "TrainResult", "TrainingInterrupted", "resolve_device", "LOG_NAME", "CONFIG_NAME", "RUN_FILES"]
@@ -95,8 +95,6 @@ class _StopRequests:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
-
-
 
 
 @dataclass
