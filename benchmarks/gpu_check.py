@@ -88,7 +88,7 @@ def child_train(args: argparse.Namespace) -> dict:
     import tempfile
 
     from m3dreid.engine import Trainer
-    from m3dreid.engine.run import build_model
+    from m3dreid.models.build import build_model
 
     device = torch.device("cuda")
     config = _paper_config([f"train.iters_per_epoch={args.steps}", "train.epochs=1", "train.log_every=20"])
@@ -130,7 +130,7 @@ def child_ddp(args: argparse.Namespace) -> dict:
 
     from m3dreid.engine import Trainer
     from m3dreid.engine import distributed as D
-    from m3dreid.engine.run import build_model
+    from m3dreid.models.build import build_model
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ from m3dreid.config import config_from_dict, load_config
 from m3dreid.engine import Trainer
 from m3dreid.evaluation.extract import extract_features
 from m3dreid.layers import GlobalM3D, LocalM3D
-from m3dreid.registry import create_model
+from m3dreid.models import create_model
 from m3dreid.utils.fast_paths import fast_paths
 
 pytestmark = pytest.mark.usefixtures("one_thread")
