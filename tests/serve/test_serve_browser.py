@@ -106,6 +106,14 @@ def test_pick_a_person_in_a_browser_and_mark_a_match(tmp_path):
 
         first = expected[0]
         driver.find_element(By.CSS_SELECTOR, f"li#m{first} button.right").click()
+        # the form posts and redirects back to this page: wait for that page before reloading, or the reload can
+        # overtake the post on a loaded machine
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+            lambda d: "marked-right" in d.find_element(By.CSS_SELECTOR, f"li#m{first}").get_attribute("class")
+        )
         driver.refresh()
         marked = driver.find_element(By.CSS_SELECTOR, f"li#m{first}")
         assert "marked-right" in marked.get_attribute("class") and "marked right" in marked.text
