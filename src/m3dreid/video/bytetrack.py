@@ -29,7 +29,7 @@ from scipy.optimize import linear_sum_assignment
 from m3dreid.video.boxes import iou_matrix
 from m3dreid.video.detect import Detections
 from m3dreid.video.kalman import BoxKalman
-from m3dreid.video.track import TrackedBox
+from m3dreid.video.track import ConfirmingTracker, TrackedBox
 
 __all__ = ["ByteTracker"]
 
@@ -52,7 +52,7 @@ def _match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= threshold]
 
 
-class ByteTracker:
+class ByteTracker(ConfirmingTracker):
     """Two-stage (high then low score) IoU + Kalman tracker with gap bridging; see the module docstring."""
 
     def __init__(
@@ -138,20 +138,3 @@ class ByteTracker:
             filled = (1 - a) * track.last_box + a * box.box
             out.append(TrackedBox(track.last_frame + step, track.track_id, filled, 0.0, None, interpolated=True))
         return out
-
-    def _emit(self, track: _Track, box: TrackedBox) -> list[TrackedBox]:
-        if track.track_id:
-            return [TrackedBox(box.frame, track.track_id, box.box, box.score, box.payload)]
-        track.pending.append(box)
-        if track.hits < self.min_hits:
-            return []
-        track.track_id = self._next_id
-        self._next_id += 1
-        released = [TrackedBox(b.frame, track.track_id, b.box, b.score, b.payload) for b in track.pending]
-        track.pending = []
-        return released
-
-    def finish(self) -> list[TrackedBox]:
-        """End of the video: tentative tracks are dropped; nothing is held back for confirmed ones."""
-        self._tracks = []
-        return []

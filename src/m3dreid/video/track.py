@@ -41,7 +41,33 @@ class _Track:
     pending: list[TrackedBox] = field(default_factory=list)
 
 
-class IouKalmanTracker:
+class ConfirmingTracker:
+    """What the box trackers share: a new track stays tentative, its boxes held back, until it has ``min_hits``
+    hits; then it gets the next id and its held boxes are released. Subclasses set ``min_hits``, ``_next_id`` and
+    ``_tracks``; their tracks carry ``track_id`` (0 while tentative), ``hits`` and ``pending``."""
+
+    min_hits: int
+    _next_id: int
+
+    def _emit(self, track: _Track, box: TrackedBox) -> list[TrackedBox]:
+        if track.track_id:
+            return [TrackedBox(box.frame, track.track_id, box.box, box.score, box.payload)]
+        track.pending.append(box)
+        if track.hits < self.min_hits:
+            return []
+        track.track_id = self._next_id
+        self._next_id += 1
+        released = [TrackedBox(b.frame, track.track_id, b.box, b.score, b.payload) for b in track.pending]
+        track.pending = []
+        return released
+
+    def finish(self) -> list[TrackedBox]:
+        """End of the video: tentative tracks are dropped; nothing is held back for confirmed ones."""
+        self._tracks = []
+        return []
+
+
+class IouKalmanTracker(ConfirmingTracker):
     """SORT-style tracker: Kalman-predicted boxes matched to detections by IoU with the Hungarian algorithm.
 
     ``max_age`` is how many frames a confirmed track may go unmatched (occlusion, a missed detection) and still pick
@@ -96,23 +122,6 @@ class IouKalmanTracker:
             out.extend(self._emit(track, box))
             self._tracks.append(track)
         return out
-
-    def _emit(self, track: _Track, box: TrackedBox) -> list[TrackedBox]:
-        if track.track_id:
-            return [TrackedBox(box.frame, track.track_id, box.box, box.score, box.payload)]
-        track.pending.append(box)
-        if track.hits < self.min_hits:
-            return []
-        track.track_id = self._next_id
-        self._next_id += 1
-        released = [TrackedBox(b.frame, track.track_id, b.box, b.score, b.payload) for b in track.pending]
-        track.pending = []
-        return released
-
-    def finish(self) -> list[TrackedBox]:
-        """End of the video: tentative tracks are dropped; nothing is held back for confirmed ones."""
-        self._tracks = []
-        return []
 
 
 class GivenIdTracker:
