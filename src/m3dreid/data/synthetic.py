@@ -36,9 +36,11 @@ import io
 import json
 import logging
 import math
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -291,18 +293,43 @@ def make_synthetic(
     out = prepare_output(out, overwrite=overwrite, owned=("bbox_train", "bbox_test", "info"))
     cameras = [_camera(seed, c, spec.height, spec.width) for c in range(spec.cameras)]
     train_jobs, test_jobs = _plan(spec, seed)
+    meta = {"size": size, "seed": seed, "spec": asdict(spec)}
+    return write_mars_layout(out, train_jobs, test_jobs, cameras=cameras, seed=seed, frames=spec.frames,
+                             workers=workers, write_tracklet=_write_tracklet,
+                             motion_of=lambda job: job["identity"].motion,
+                             meta=meta, label=f"synthetic {size}")  # fmt: skip
+
+
+def write_mars_layout(
+    out: Path,
+    train_jobs: list[dict],
+    test_jobs: list[dict],
+    *,
+    cameras: list,
+    seed: int,
+    frames: int,
+    workers: int,
+    write_tracklet: Callable[[dict], list[str]],
+    motion_of: Callable[[dict], Any],
+    meta: dict,
+    label: str,
+) -> Path:
+    """Render every planned tracklet with ``write_tracklet`` (a module-level function, so that worker processes can
+    run it) and write the MARS layout around them: bbox folders, name lists, track info, query indices and
+    ``info/groups.json`` (``meta`` plus each identity's kind, group and ``motion_of(job)``). Shared by every
+    synthetic family; ``out`` has been prepared by the caller."""
     (out / "info").mkdir(parents=True, exist_ok=True)
     for split, jobs in (("train", train_jobs), ("test", test_jobs)):
         for job in jobs:
             folder = out / f"bbox_{split}" / str(job["pid"]).rjust(4, "0")
             folder.mkdir(parents=True, exist_ok=True)
-            job.update(folder=str(folder), camera=cameras[job["cam"]], seed=seed, frames=spec.frames)
+            job.update(folder=str(folder), camera=cameras[job["cam"]], seed=seed, frames=frames)
     all_jobs = train_jobs + test_jobs
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            names = list(pool.map(_write_tracklet, all_jobs, chunksize=8))
+            names = list(pool.map(write_tracklet, all_jobs, chunksize=8))
     else:
-        names = [_write_tracklet(job) for job in all_jobs]
+        names = [write_tracklet(job) for job in all_jobs]
     train_names, test_names = names[: len(train_jobs)], names[len(train_jobs) :]
 
     for split, jobs, lists in (("train", train_jobs, train_names), ("test", test_jobs, test_names)):
@@ -326,14 +353,13 @@ def make_synthetic(
             "kind": j["kind"],
             "group": j["group"],
             "member": j["member"],
-            "motion": asdict(j["identity"].motion),
+            "motion": asdict(motion_of(j)),
         }
         for j in all_jobs
         if j["pid"] > 0
     }
-    meta = {"size": size, "seed": seed, "spec": asdict(spec), "pids": groups}
-    (out / "info" / "groups.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    log.info("synthetic %s: %d train + %d test tracklets, %d frames -> %s", size, len(train_jobs), len(test_jobs),
+    (out / "info" / "groups.json").write_text(json.dumps({**meta, "pids": groups}, indent=1, sort_keys=True) + "\n")
+    log.info("%s: %d train + %d test tracklets, %d frames -> %s", label, len(train_jobs), len(test_jobs),
              sum(map(len, names)), out)  # fmt: skip
     return out
 

@@ -33,17 +33,15 @@ same seed gives byte-identical files, with any number of worker processes.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from m3dreid.data.synthetic import KINDS, SPLIT_CODE, _savemat
+from m3dreid.data.synthetic import KINDS, SPLIT_CODE, write_mars_layout
 
 __all__ = ["LIMB_SIZES", "LimbSize", "LimbLook", "LimbMotion", "LimbCamera", "make_limbs", "draw_limb_person"]
 
@@ -369,46 +367,7 @@ def make_limbs(
     out = prepare_output(out, overwrite=overwrite, owned=("bbox_train", "bbox_test", "info"))
     cameras = [_camera(seed, c, spec.height, spec.width) for c in range(spec.cameras)]
     train_jobs, test_jobs = _plan(spec, seed)
-    (out / "info").mkdir(parents=True, exist_ok=True)
-    for split, jobs in (("train", train_jobs), ("test", test_jobs)):
-        for job in jobs:
-            folder = out / f"bbox_{split}" / str(job["pid"]).rjust(4, "0")
-            folder.mkdir(parents=True, exist_ok=True)
-            job.update(folder=str(folder), camera=cameras[job["cam"]], seed=seed, frames=spec.frames)
-    all_jobs = train_jobs + test_jobs
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            names = list(pool.map(_write_tracklet, all_jobs, chunksize=8))
-    else:
-        names = [_write_tracklet(job) for job in all_jobs]
-    for split, jobs, lists in (("train", train_jobs, names[: len(train_jobs)]),
-                               ("test", test_jobs, names[len(train_jobs) :])):  # fmt: skip
-        flat, rows, start = [], [], 1
-        for job, frames in zip(jobs, lists, strict=True):
-            flat.extend(frames)
-            rows.append([start, start + len(frames) - 1, job["pid"], job["cam"] + 1])
-            start += len(frames)
-        (out / "info" / f"{split}_name.txt").write_bytes("".join(f"{n}\r\n" for n in flat).encode("ascii"))
-        _savemat(out / "info" / f"tracks_{split}_info.mat", f"track_{split}_info", np.asarray(rows, np.int32))
-    seen, query = set(), []
-    for row, job in enumerate(test_jobs, start=1):  # the first tracklet of each test identity in each camera
-        if job["pid"] > 0 and (job["pid"], job["cam"]) not in seen:
-            seen.add((job["pid"], job["cam"]))
-            query.append(row)
-    _savemat(out / "info" / "query_IDX.mat", "query_IDX", np.asarray([query], np.uint32))
-    groups = {
-        str(j["pid"]): {
-            "split": j["split"],
-            "kind": j["kind"],
-            "group": j["group"],
-            "member": j["member"],
-            "motion": asdict(j["motion"]),
-        }  # fmt: skip
-        for j in all_jobs
-        if j["pid"] > 0
-    }
-    meta = {"family": "limbs", "size": size, "seed": seed, "spec": asdict(spec), "pids": groups}
-    (out / "info" / "groups.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    log.info("limbs %s: %d train + %d test tracklets, %d frames -> %s", size, len(train_jobs), len(test_jobs),
-             sum(map(len, names)), out)  # fmt: skip
-    return out
+    meta = {"family": "limbs", "size": size, "seed": seed, "spec": asdict(spec)}
+    return write_mars_layout(out, train_jobs, test_jobs, cameras=cameras, seed=seed, frames=spec.frames,
+                             workers=workers, write_tracklet=_write_tracklet, motion_of=lambda job: job["motion"],
+                             meta=meta, label=f"limbs {size}")  # fmt: skip
